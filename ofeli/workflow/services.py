@@ -1,0 +1,323 @@
+"""The change-request workflow (SPEC C1, E1, F1, F15, G1-G4).
+
+Every state change goes through a function of this module, which checks the transition,
+writes the history and notifies. Views only call these functions.
+
+    (new formation)  create_formation ─┐
+    (published)   start_*_change ──────┴─> DRAFT ──submit──> SUBMITTED ──accept──> ACCEPTED (published)
+                                            ^  │                │  └──refuse──> REFUSED
+                                            │  └─cancel─> CANCELLED
+                                            └── NEEDS_INFO <────┘ request_info (OF corrects, resubmits)
+"""
+
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from ofeli.core.models import next_reference
+from ofeli.formations.models import Formation, FormationVersion, Session, SessionPlace, SessionTrainer, SessionVersion
+from ofeli.structures.models import Structure, StructureVersion
+
+from . import notifications, rules
+from .enums import EDITABLE_STATUSES, OPEN_STATUSES, ChangeKind, ChangeStatus, HistoryAction
+from .history import record
+from .models import ChangeRequest
+from .versions import copy_formation_version, copy_session_versions, copy_structure_version
+
+
+class WorkflowError(Exception):
+    """A transition that is not allowed; the message is French and shown to the user."""
+
+
+class SubmissionBlocked(WorkflowError):
+    def __init__(self, problems):
+        self.problems = problems
+        super().__init__("La demande ne peut pas être soumise : des informations manquent ou sont incorrectes.")
+
+
+@dataclass
+class Decision:
+    change_request: ChangeRequest
+    action: str
+
+
+def open_change_request(*, formation=None, structure=None):
+    qs = ChangeRequest.objects.filter(status__in=OPEN_STATUSES)
+    if formation is not None:
+        return qs.filter(formation=formation, kind=ChangeKind.FORMATION).first()
+    return qs.filter(structure=structure, kind=ChangeKind.STRUCTURE).first()
+
+
+# --- starting a change -------------------------------------------------------------
+
+
+@transaction.atomic
+def create_formation(structure, user, *, intitule, certification=None, **fields):
+    """A new formation (E2-E4): identity, first draft version, change request in DRAFT."""
+    formation = Formation.objects.create(reference=next_reference("F"), structure=structure, created_by=user)
+    version = FormationVersion.objects.create(
+        formation=formation, intitule=intitule, certification=certification, created_by=user, **fields
+    )
+    change = ChangeRequest.objects.create(
+        kind=ChangeKind.FORMATION, structure=structure, formation=formation,
+        formation_version=version, created_by=user,
+    )
+    record(HistoryAction.CREATED, user, formation=formation, change_request=change)
+    return change
+
+
+@transaction.atomic
+def start_formation_change(formation, user):
+    """« Demande de modification » on a published formation; returns the open request if
+    there is one already (one open request per object)."""
+    existing = open_change_request(formation=formation)
+    if existing:
+        return existing
+    if formation.live_version is None:
+        raise WorkflowError("Cette formation n'a pas de version publiée à modifier.")
+    draft = copy_formation_version(formation.live_version, user=user)
+    try:
+        with transaction.atomic():
+            change = ChangeRequest.objects.create(
+                kind=ChangeKind.FORMATION, structure=formation.structure, formation=formation,
+                formation_version=draft, base_version_id=formation.live_version_id, created_by=user,
+            )
+    except IntegrityError:
+        # Someone opened one at the same moment: use theirs.
+        draft.delete()
+        return open_change_request(formation=formation)
+    record(HistoryAction.CHANGE_STARTED, user, formation=formation, change_request=change)
+    return change
+
+
+@transaction.atomic
+def start_structure_change(structure, user):
+    existing = open_change_request(structure=structure)
+    if existing:
+        return existing
+    if structure.live_version is None:
+        draft = StructureVersion.objects.create(structure=structure, created_by=user)
+    else:
+        draft = copy_structure_version(structure.live_version, user=user)
+    try:
+        with transaction.atomic():
+            change = ChangeRequest.objects.create(
+                kind=ChangeKind.STRUCTURE, structure=structure, structure_version=draft,
+                base_version_id=structure.live_version_id, created_by=user,
+            )
+    except IntegrityError:
+        draft.delete()
+        return open_change_request(structure=structure)
+    record(HistoryAction.CHANGE_STARTED, user, structure=structure, change_request=change)
+    return change
+
+
+def ensure_editable(change):
+    if change.status not in EDITABLE_STATUSES:
+        raise WorkflowError(
+            "Cette demande n'est plus modifiable : elle est "
+            f"« {change.get_status_display()} »."
+        )
+
+
+# --- sessions inside a formation change ---------------------------------------------
+
+
+@transaction.atomic
+def add_session(change, user, **fields):
+    """A blank session whose organisme formateur (principal) is the organisme responsable
+    and whose lieu (principal) is the responsable's first place, if any (F3, F6)."""
+    ensure_editable(change)
+    structure = change.formation.structure
+    session = Session.objects.create(reference=next_reference("S"), formation=change.formation)
+    version = SessionVersion.objects.create(formation_version=change.formation_version, session=session, **fields)
+    SessionTrainer.objects.create(session_version=version, structure=structure, is_principal=True)
+    lieu = structure.lieux.order_by("pk").first()
+    if lieu is not None:
+        SessionPlace.objects.create(session_version=version, lieu=lieu, is_principal=True)
+        if version.lieu_inscription_id is None:
+            version.lieu_inscription = lieu
+            version.save(update_fields=["lieu_inscription"])
+    return version
+
+
+@transaction.atomic
+def duplicate_session(change, session_version, user):
+    """« Dupliquer » (E6): every field of the session, under a new Numéro CARIF."""
+    ensure_editable(change)
+    if session_version.formation_version_id != change.formation_version_id:
+        raise WorkflowError("Cette session n'appartient pas à la demande en cours.")
+    (copy,) = copy_session_versions([session_version], change.formation_version, new_identities=True)
+    return copy
+
+
+@transaction.atomic
+def remove_session(change, session_version):
+    ensure_editable(change)
+    if session_version.formation_version_id != change.formation_version_id:
+        raise WorkflowError("Cette session n'appartient pas à la demande en cours.")
+    session = session_version.session
+    session_version.delete()
+    if not session.versions.exists():
+        session.delete()  # never published: its reference is simply not used
+
+
+# --- the OF user's actions ----------------------------------------------------------
+
+
+@transaction.atomic
+def save_draft(change, user):
+    """« Sauvegarder le brouillon » (F15): the data is already saved by the forms; this
+    records the moment and the author."""
+    ensure_editable(change)
+    now = timezone.now()
+    ChangeRequest.objects.filter(pk=change.pk).update(updated_at=now)
+    Structure.objects.filter(pk=change.structure_id).update(of_updated_at=now, of_updated_by=user)
+
+
+@transaction.atomic
+def submit(change, user):
+    """« Soumettre pour validation » (G1). Raises SubmissionBlocked with the list of
+    problems (each with a link to its field) when a rule is not met."""
+    ensure_editable(change)
+    problems = rules.problems_of(change)
+    if problems:
+        raise SubmissionBlocked(problems)
+    now = timezone.now()
+    updated = ChangeRequest.objects.filter(pk=change.pk, status__in=EDITABLE_STATUSES).update(
+        status=ChangeStatus.SUBMITTED, submitted_at=now, updated_at=now
+    )
+    if not updated:
+        raise WorkflowError("Cette demande a déjà été soumise.")
+    change.refresh_from_db()
+    Structure.objects.filter(pk=change.structure_id).update(of_updated_at=now, of_updated_by=user)
+    record(HistoryAction.SUBMITTED, user, structure=change.structure, formation=change.formation,
+           change_request=change)
+    return change
+
+
+@transaction.atomic
+def cancel(change, user):
+    """« Supprimer ma demande » (C1): the draft is deleted; the published version is
+    untouched. A formation that was never published disappears with its draft."""
+    ensure_editable(change)
+    updated = ChangeRequest.objects.filter(pk=change.pk, status__in=EDITABLE_STATUSES).update(
+        status=ChangeStatus.CANCELLED, updated_at=timezone.now()
+    )
+    if not updated:
+        raise WorkflowError("Cette demande a déjà été traitée.")
+    if change.kind == ChangeKind.FORMATION:
+        formation = change.formation
+        draft = change.formation_version
+        ChangeRequest.objects.filter(pk=change.pk).update(formation_version=None)
+        _delete_formation_draft(draft)
+        if formation.live_version_id is None:
+            formation.delete()
+            return None
+        record(HistoryAction.CANCELLED, user, formation=formation, change_request=change)
+    else:
+        draft = change.structure_version
+        ChangeRequest.objects.filter(pk=change.pk).update(structure_version=None)
+        if draft is not None:
+            draft.delete()
+        record(HistoryAction.CANCELLED, user, structure=change.structure, change_request=change)
+    return change
+
+
+def _delete_formation_draft(draft):
+    if draft is None:
+        return
+    session_ids = list(draft.sessions.values_list("session_id", flat=True))
+    draft.delete()
+    # Sessions created in this draft and never published go with it.
+    Session.objects.filter(pk__in=session_ids, versions__isnull=True).delete()
+
+
+# --- the Carif's decisions ----------------------------------------------------------
+
+
+def _decide(change, staff, new_status, comment):
+    if not staff.is_carif:
+        raise WorkflowError("Seule l'équipe du Carif peut traiter une demande.")
+    now = timezone.now()
+    updated = ChangeRequest.objects.filter(pk=change.pk, status=ChangeStatus.SUBMITTED).update(
+        status=new_status, decided_at=now, decided_by=staff, carif_comment=comment, updated_at=now
+    )
+    if not updated:
+        raise WorkflowError("Cette demande a déjà été traitée ou n'est pas en attente de validation.")
+    change.refresh_from_db()
+    return now
+
+
+@transaction.atomic
+def accept(change, staff, comment=""):
+    """Publish the draft atomically (G2). Two staff members accepting at once publish once:
+    the conditional update above lets only one through."""
+    now = _decide(change, staff, ChangeStatus.ACCEPTED, comment)
+    if change.kind == ChangeKind.FORMATION:
+        Formation.objects.filter(pk=change.formation_id).update(
+            live_version=change.formation_version_id, published_at=now
+        )
+    else:
+        Structure.objects.filter(pk=change.structure_id).update(
+            live_version=change.structure_version_id, admin_updated_at=now, admin_updated_by=staff
+        )
+    record(HistoryAction.ACCEPTED, staff, structure=change.structure, formation=change.formation,
+           change_request=change, comment=comment)
+    notifications.decision(change)
+    return change
+
+
+@transaction.atomic
+def request_info(change, staff, comment):
+    if not comment.strip():
+        raise WorkflowError("Indiquez au demandeur les compléments attendus.")
+    _decide(change, staff, ChangeStatus.NEEDS_INFO, comment)
+    record(HistoryAction.NEEDS_INFO, staff, structure=change.structure, formation=change.formation,
+           change_request=change, comment=comment)
+    notifications.decision(change)
+    return change
+
+
+@transaction.atomic
+def refuse(change, staff, comment):
+    if not comment.strip():
+        raise WorkflowError("Indiquez le motif du refus.")
+    _decide(change, staff, ChangeStatus.REFUSED, comment)
+    record(HistoryAction.REFUSED, staff, structure=change.structure, formation=change.formation,
+           change_request=change, comment=comment)
+    notifications.decision(change)
+    return change
+
+
+@transaction.atomic
+def assign(change, staff):
+    if not staff.is_carif:
+        raise WorkflowError("Seule l'équipe du Carif peut traiter une demande.")
+    ChangeRequest.objects.filter(pk=change.pk).update(assigned_to=staff)
+    change.assigned_to = staff
+
+
+# --- archiving (G4) -------------------------------------------------------------------
+
+
+@transaction.atomic
+def set_formation_archived(formation, staff, archived):
+    if not staff.is_carif:
+        raise WorkflowError("Seule l'équipe du Carif peut archiver ou réactiver.")
+    formation.archived_at = timezone.now() if archived else None
+    formation.save(update_fields=["archived_at"])
+    record(HistoryAction.ARCHIVED if archived else HistoryAction.REACTIVATED, staff, formation=formation)
+
+
+@transaction.atomic
+def set_session_archived(session, staff, archived):
+    if not staff.is_carif:
+        raise WorkflowError("Seule l'équipe du Carif peut archiver ou réactiver.")
+    session.archived_at = timezone.now() if archived else None
+    session.save(update_fields=["archived_at"])
+    record(
+        HistoryAction.ARCHIVED if archived else HistoryAction.REACTIVATED, staff,
+        formation=session.formation, details=f"Session {session.reference}",
+    )
