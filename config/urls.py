@@ -1,3 +1,29 @@
 from django.urls import include, path
 
-urlpatterns = []
+from ofeli.core import views as core
+
+handler400 = "ofeli.core.views.error_400"
+handler403 = "ofeli.core.views.error_403"
+handler404 = "ofeli.core.views.error_404"
+handler500 = "ofeli.core.views.error_500"
+
+ofeli_patterns = [
+    path("", core.dashboard, name="dashboard"),
+    path("espace-structure/", core.choose_structure, name="choose_structure"),
+    path("espace-structure/choisir/", core.set_structure, name="set_structure"),
+    path("", include("ofeli.users.urls")),
+    path("structures/", include("ofeli.structures.urls")),
+    path("formations/", include("ofeli.formations.urls")),
+    path("carif/demandes/", include("ofeli.workflow.urls")),
+    path("", include("ofeli.messaging.urls")),
+]
+
+urlpatterns = [
+    path("", include("ofeli.public.urls")),
+    path("ofeli/", include(ofeli_patterns)),
+    path("donnees-personnelles/", core.page, {"template": "core/personal_data.html",
+         "title": "Politique de gestion des données personnelles"}, name="personal_data"),
+    path("accessibilite/", core.page, {"template": "core/accessibility.html", "title": "Accessibilité"},
+         name="accessibility"),
+    path("mentions-legales/", core.page, {"template": "core/legal.html", "title": "Mentions légales"}, name="legal"),
+]

@@ -31,8 +31,10 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django.contrib.sitemaps",
+    "django.forms",
     "django_htmx",
     "dsfr",
+    "widget_tweaks",
     "django_tasks",
     "django_tasks_db",
     "ofeli.core",
@@ -74,7 +76,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "ofeli.core.context_processors.site",
             ],
-            "builtins": ["dsfr.templatetags.dsfr_tags"],
+            "builtins": ["dsfr.templatetags.dsfr_tags", "ofeli.core.templatetags.ofeli_tags"],
         },
     },
 ]
@@ -168,3 +170,4 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
 }
+CSRF_FAILURE_VIEW = "ofeli.core.views.csrf_failure"

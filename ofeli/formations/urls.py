@@ -1,0 +1,15 @@
+from django.urls import path
+
+from . import views
+
+app_name = "formations"
+
+urlpatterns = [
+    path("", views.search, name="search"),
+    path("ajouter/", views.create, name="create"),
+    path("certifications/", views.certification_results, name="certification_results"),
+    path("mesures/", views.mesures, name="mesures"),
+    path("<str:reference>/", views.detail, name="detail"),
+    path("<str:reference>/demande-de-modification/", views.request_change, name="request_change"),
+    path("<str:reference>/sessions/<str:session_reference>/", views.session, name="session"),
+]

@@ -1,0 +1,160 @@
+from django import forms
+from django.contrib.auth import password_validation
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm, SetPasswordForm
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.safestring import mark_safe
+
+from ofeli.core import forms as base
+from ofeli.core.identifiers import compact, nda_is_in_region, validate_nda, validate_siret
+from ofeli.core.uploads import PROOF_EXTENSIONS, validate_upload
+from ofeli.structures.models import Structure
+
+from .enums import AccountRequestStatus
+from .models import AccountRequest, User
+
+
+class AccountRequestForm(base.ModelForm):
+    """« Créer mon compte » (A2)."""
+
+    siret = forms.CharField(
+        label="SIRET de l'établissement de formation", max_length=20,
+        help_text="14 chiffres, sans espace. L'établissement doit être actif.",
+    )
+    nda = forms.CharField(
+        label="Numéro de déclaration d'activité", max_length=20,
+        help_text="11 chiffres, fourni par la DREETS.",
+    )
+    consent = forms.BooleanField(
+        label="J'accepte la politique de gestion des données personnelles",
+        error_messages={"required": "Vous devez accepter la politique de gestion des données personnelles."},
+    )
+
+    class Meta:
+        model = AccountRequest
+        fields = ["siret", "nda", "last_name", "first_name", "phone", "email", "nda_file", "convention_file"]
+        labels = {
+            "last_name": "Nom du contact référent",
+            "first_name": "Prénom du contact référent",
+            "phone": "Téléphone du contact référent",
+            "email": "Adresse e-mail du contact référent",
+            "nda_file": "Fichier de déclaration d'activité (facultatif)",
+            "convention_file": "Convention de formation (organisme hors région)",
+        }
+        help_texts = {
+            "email": "Elle servira d'identifiant de connexion.",
+            "nda_file": "PDF, PNG ou JPG, 5 Mo maximum.",
+            "convention_file": (
+                "Obligatoire si votre numéro de déclaration d'activité ne commence pas par 24 : copie de la "
+                "convention de formation précisant un lieu de formation en présentiel en Centre-Val de Loire."
+            ),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["consent"].label = mark_safe(
+            f'J\'accepte la <a href="{reverse("personal_data")}" target="_blank" rel="noopener" '
+            'title="Politique de gestion des données personnelles - nouvelle fenêtre">politique de gestion des '
+            "données personnelles</a> de OFeli et j'ai informé la personne référente de cette politique."
+        )
+
+    def clean_siret(self):
+        return validate_siret(self.cleaned_data["siret"])
+
+    def clean_nda(self):
+        return validate_nda(self.cleaned_data["nda"])
+
+    def clean_email(self):
+        email = self.cleaned_data["email"].strip().lower()
+        if User.objects.filter(email=email).exists():
+            raise forms.ValidationError(
+                "Un compte existe déjà avec cette adresse e-mail : utilisez « Mot de passe oublié » sur l'écran de connexion."
+            )
+        return email
+
+    def clean_nda_file(self):
+        upload = self.cleaned_data.get("nda_file")
+        return validate_upload(upload, PROOF_EXTENSIONS) if upload else upload
+
+    def clean_convention_file(self):
+        upload = self.cleaned_data.get("convention_file")
+        return validate_upload(upload, PROOF_EXTENSIONS) if upload else upload
+
+    def clean(self):
+        cleaned = super().clean()
+        nda = cleaned.get("nda")
+        if nda and not nda_is_in_region(nda) and not cleaned.get("convention_file"):
+            self.add_error(
+                "convention_file",
+                "Votre organisme est déclaré hors région Centre-Val de Loire : joignez la convention de formation "
+                "précisant un lieu de formation en présentiel dans la région.",
+            )
+        siret, email = cleaned.get("siret"), cleaned.get("email")
+        if siret and email and AccountRequest.objects.filter(
+            siret=siret, email=email, status=AccountRequestStatus.PENDING
+        ).exists():
+            raise forms.ValidationError(
+                "Une demande de compte est déjà en cours de traitement pour ce SIRET et cette adresse e-mail."
+            )
+        return cleaned
+
+    def save(self, commit=True):
+        self.instance.consent_at = timezone.now()
+        return super().save(commit)
+
+
+class AcceptAccountForm(base.Form):
+    """What the Carif completes when accepting a request (A3). The structure is looked up
+    by SIRET first, so that no duplicate structure is created."""
+
+    raison_sociale = forms.CharField(label="Raison sociale", max_length=250)
+    nom = forms.CharField(label="Nom de la structure", max_length=250)
+
+    def __init__(self, *args, account_request, **kwargs):
+        self.account_request = account_request
+        self.existing = Structure.objects.filter(siret=account_request.siret).first()
+        super().__init__(*args, **kwargs)
+        if self.existing:
+            for name in ("raison_sociale", "nom"):
+                self.fields[name].required = False
+                self.fields[name].disabled = True
+                self.fields[name].initial = getattr(self.existing, name)
+
+
+class RefuseAccountForm(base.Form):
+    reason = forms.CharField(label="Motif du refus (envoyé au demandeur)", widget=forms.Textarea(attrs={"rows": 4}))
+
+
+class LoginForm(base.DsfrContextMixin, AuthenticationForm, base.DsfrBaseForm):
+    username = forms.EmailField(label="Adresse e-mail", widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"}))
+    password = forms.CharField(
+        label="Mot de passe", strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+    )
+    error_messages = {
+        "invalid_login": "Adresse e-mail ou mot de passe incorrect.",
+        "inactive": "Ce compte est désactivé.",
+    }
+
+
+class ChoosePasswordForm(base.DsfrContextMixin, SetPasswordForm, base.DsfrBaseForm):
+    """A4: choose and confirm the password (8 characters, one capital, one special character)."""
+
+    new_password1 = forms.CharField(
+        label="Mot de passe", strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text="Il doit contenir 8 caractères minimum dont un caractère majuscule et un caractère spécial.",
+    )
+    new_password2 = forms.CharField(
+        label="Confirmation du mot de passe", strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    error_messages = {"password_mismatch": "Les deux mots de passe ne sont pas identiques."}
+
+    def clean(self):
+        self.validate_passwords("new_password1", "new_password2")
+        self.validate_password_for_user(self.user, "new_password1")
+        return self.cleaned_data
+
+
+class ResetRequestForm(base.DsfrContextMixin, PasswordResetForm, base.DsfrBaseForm):
+    email = forms.EmailField(label="Adresse e-mail", max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"}))

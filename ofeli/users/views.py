@@ -1,0 +1,156 @@
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.tokens import default_token_generator
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse_lazy
+from django.utils.encoding import force_str
+from django.utils.http import urlsafe_base64_decode
+
+from ofeli.core.decorators import carif_required
+
+from . import services
+from .enums import AccountRequestStatus
+from .forms import (
+    AcceptAccountForm,
+    AccountRequestForm,
+    ChoosePasswordForm,
+    LoginForm,
+    RefuseAccountForm,
+    ResetRequestForm,
+)
+from .models import AccountRequest, User
+
+
+def account_request(request):
+    """« Créer mon compte » (A2)."""
+    if request.method == "POST":
+        form = AccountRequestForm(request.POST, request.FILES)
+        if form.is_valid():
+            form.save()
+            return redirect("users:account_request_done")
+    else:
+        form = AccountRequestForm()
+    return render(request, "users/account_request.html", {"form": form, "page_title": "Créer mon compte"})
+
+
+def account_request_done(request):
+    return render(request, "users/account_request_done.html", {"page_title": "Demande de compte enregistrée"})
+
+
+def _user_from_uid(uidb64):
+    try:
+        return User.objects.get(pk=force_str(urlsafe_base64_decode(uidb64)))
+    except (TypeError, ValueError, OverflowError, User.DoesNotExist):
+        return None
+
+
+def activate(request, uidb64, token):
+    """Activation link → choose and confirm a password → « Sauvegarder » → login (A4)."""
+    user = _user_from_uid(uidb64)
+    if user is None or not default_token_generator.check_token(user, token):
+        return render(request, "users/activation_invalid.html", {"page_title": "Lien d'activation invalide"}, status=400)
+    if request.method == "POST":
+        form = ChoosePasswordForm(user, request.POST)
+        if form.is_valid():
+            form.save()
+            messages.success(request, "Votre mot de passe est enregistré. Connectez-vous avec votre adresse e-mail.")
+            return redirect("users:login")
+    else:
+        form = ChoosePasswordForm(user)
+    return render(request, "users/activate.html", {"form": form, "page_title": "Activer mon compte", "account": user})
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "users/login.html"
+    authentication_form = LoginForm
+    redirect_authenticated_user = True
+    extra_context = {"page_title": "Connexion"}
+
+
+class LogoutView(auth_views.LogoutView):
+    pass
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    template_name = "users/password_reset.html"
+    email_template_name = "users/mail_password_reset.txt"
+    subject_template_name = "users/mail_password_reset_subject.txt"
+    form_class = ResetRequestForm
+    success_url = reverse_lazy("users:password_reset_done")
+    extra_context = {"page_title": "Mot de passe oublié"}
+
+    def form_valid(self, form):
+        from django.conf import settings
+
+        self.extra_email_context = {"site_url": settings.SITE_URL}
+        return super().form_valid(form)
+
+
+class PasswordResetDoneView(auth_views.PasswordResetDoneView):
+    template_name = "users/password_reset_done.html"
+    extra_context = {"page_title": "Mot de passe oublié"}
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    template_name = "users/activate.html"
+    form_class = ChoosePasswordForm
+    success_url = reverse_lazy("users:login")
+    extra_context = {"page_title": "Nouveau mot de passe"}
+
+    def form_valid(self, form):
+        messages.success(self.request, "Votre nouveau mot de passe est enregistré. Connectez-vous.")
+        return super().form_valid(form)
+
+
+# --- Carif: account requests (A3) -----------------------------------------------------
+
+
+@carif_required
+def account_request_list(request):
+    status = request.GET.get("etat", AccountRequestStatus.PENDING)
+    if status not in AccountRequestStatus.values:
+        status = AccountRequestStatus.PENDING
+    rows = AccountRequest.objects.filter(status=status).select_related("processed_by", "structure")
+    return render(request, "users/account_request_list.html", {
+        "rows": rows, "status": status, "statuses": AccountRequestStatus.choices,
+        "page_title": "Demandes de compte",
+    })
+
+
+@carif_required
+def account_request_detail(request, pk):
+    account = get_object_or_404(AccountRequest.objects.select_related("structure", "processed_by"), pk=pk)
+    accept_form = AcceptAccountForm(account_request=account, prefix="accept")
+    refuse_form = RefuseAccountForm(prefix="refuse")
+    if request.method == "POST" and account.status == AccountRequestStatus.PENDING:
+        try:
+            if "accept" in request.POST:
+                accept_form = AcceptAccountForm(request.POST, account_request=account, prefix="accept")
+                if accept_form.is_valid():
+                    services.accept_account_request(account, request.user, **accept_form.cleaned_data)
+                    messages.success(request, f"Demande acceptée : la clé d'activation a été envoyée à {account.email}.")
+                    return redirect("users:account_requests")
+            elif "refuse" in request.POST:
+                refuse_form = RefuseAccountForm(request.POST, prefix="refuse")
+                if refuse_form.is_valid():
+                    services.refuse_account_request(account, request.user, refuse_form.cleaned_data["reason"])
+                    messages.success(request, "Demande refusée : le motif a été envoyé au demandeur.")
+                    return redirect("users:account_requests")
+        except services.AccountRequestError as error:
+            messages.error(request, str(error))
+            return redirect("users:account_request_detail", pk=account.pk)
+    return render(request, "users/account_request_detail.html", {
+        "account": account, "accept_form": accept_form, "refuse_form": refuse_form,
+        "page_title": f"Demande de compte de {account.first_name} {account.last_name}",
+    })
+
+
+@carif_required
+def account_request_file(request, pk, which):
+    account = get_object_or_404(AccountRequest, pk=pk)
+    field = {"nda": account.nda_file, "convention": account.convention_file}.get(which)
+    if not field:
+        raise Http404
+    return FileResponse(field.open("rb"), as_attachment=True, filename=field.name.rsplit("/", 1)[-1])
+
