@@ -21,9 +21,17 @@ ofeli_patterns = [
 urlpatterns = [
     path("", include("ofeli.public.urls")),
     path("ofeli/", include(ofeli_patterns)),
-    path("donnees-personnelles/", core.page, {"template": "core/personal_data.html",
-         "title": "Politique de gestion des données personnelles"}, name="personal_data"),
-    path("accessibilite/", core.page, {"template": "core/accessibility.html", "title": "Accessibilité"},
-         name="accessibility"),
+    path(
+        "donnees-personnelles/",
+        core.page,
+        {"template": "core/personal_data.html", "title": "Politique de gestion des données personnelles"},
+        name="personal_data",
+    ),
+    path(
+        "accessibilite/",
+        core.page,
+        {"template": "core/accessibility.html", "title": "Accessibilité"},
+        name="accessibility",
+    ),
     path("mentions-legales/", core.page, {"template": "core/legal.html", "title": "Mentions légales"}, name="legal"),
 ]

@@ -99,9 +99,16 @@ class StructureFactory(DjangoModelFactory):
     def with_version(obj, create, extracted, **kwargs):
         if create and extracted is not False:
             version = sm.StructureVersion.objects.create(
-                structure=obj, adresse="10 Rue Saint-Étienne", code_postal="45000", ville="Orléans",
-                code_insee="45234", latitude=Decimal("47.902964"), longitude=Decimal("1.909251"),
-                telephone="0238778335", email="contact@example.org", site_web="https://www.example.org",
+                structure=obj,
+                adresse="10 Rue Saint-Étienne",
+                code_postal="45000",
+                ville="Orléans",
+                code_insee="45234",
+                latitude=Decimal("47.902964"),
+                longitude=Decimal("1.909251"),
+                telephone="0238778335",
+                email="contact@example.org",
+                site_web="https://www.example.org",
             )
             obj.live_version = version
             obj.save(update_fields=["live_version"])
@@ -189,24 +196,39 @@ class BlocFactory(DjangoModelFactory):
     libelle = factory.Sequence(lambda n: f"Bloc de compétences {n}")
 
 
-def draft_formation(structure=None, user=None, *, intitule="Comptabilité pour les petites entreprises",
-                    sessions=1, complete=True, **fields):
+def draft_formation(
+    structure=None,
+    user=None,
+    *,
+    intitule="Comptabilité pour les petites entreprises",
+    sessions=1,
+    complete=True,
+    **fields,
+):
     """A formation created through the workflow, still in draft, with complete sessions."""
     from ofeli.workflow import services
 
     structure = structure or StructureFactory()
     user = user or MembershipFactory(structure=structure).user
-    change = services.create_formation(structure, user, intitule=intitule,
-                                       objectif="Tenir la comptabilité courante.",
-                                       contenu="Écritures, TVA, bilan.", niveau_entree="1", **fields)
+    change = services.create_formation(
+        structure,
+        user,
+        intitule=intitule,
+        objectif="Tenir la comptabilité courante.",
+        contenu="Écritures, TVA, bilan.",
+        niveau_entree="1",
+        **fields,
+    )
     if not structure.lieux.exists():
         LieuFactory(structure=structure)
     for i in range(sessions):
         sv = services.add_session(
-            change, user,
+            change,
+            user,
             date_debut=datetime.date(2026, 9, 1) + datetime.timedelta(days=30 * i),
             date_fin=datetime.date(2027, 6, 30),
-            duree_centre=400 if complete else None, duree_entreprise=200 if complete else None,
+            duree_centre=400 if complete else None,
+            duree_entreprise=200 if complete else None,
         )
         if complete:
             fm.Financement.objects.create(

@@ -122,8 +122,10 @@ MEDIA_ROOT = Path(os.environ.get("OFELI_MEDIA_ROOT", VAR_DIR / "media"))
 # Private files (uploads, exports) are never served as static media: views check rights.
 PRIVATE_STORAGE_ROOT = Path(os.environ.get("OFELI_PRIVATE_ROOT", VAR_DIR / "private"))
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage",
-                "OPTIONS": {"location": str(PRIVATE_STORAGE_ROOT)}},
+    "default": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(PRIVATE_STORAGE_ROOT)},
+    },
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440

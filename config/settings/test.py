@@ -12,8 +12,10 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 _TMP = Path(tempfile.mkdtemp(prefix="ofeli-test-"))
 PRIVATE_STORAGE_ROOT = _TMP / "private"
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage",
-                "OPTIONS": {"location": str(PRIVATE_STORAGE_ROOT)}},
+    "default": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(PRIVATE_STORAGE_ROOT)},
+    },
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 MAIL_EML_DIR = _TMP / "mails"
@@ -21,5 +23,4 @@ LHEO_FLOWS_DIR = _TMP / "flows"
 BAN_API_URL = "http://127.0.0.1:9"  # nothing listens: tests that need it start a local server
 BAN_TIMEOUT = 0.5
 TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
-LOGGING = {"version": 1, "disable_existing_loggers": False,
-           "root": {"handlers": [], "level": "WARNING"}}
+LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"handlers": [], "level": "WARNING"}}

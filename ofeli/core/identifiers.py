@@ -104,7 +104,5 @@ def validate_uai(value):
             code="uai_format",
         )
     if uai_check_letter(value[:7]) != value[7]:
-        raise ValidationError(
-            "Ce code UAI n'est pas valide : la lettre de contrôle ne correspond pas.", code="uai_key"
-        )
+        raise ValidationError("Ce code UAI n'est pas valide : la lettre de contrôle ne correspond pas.", code="uai_key")
     return value

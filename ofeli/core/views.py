@@ -50,10 +50,18 @@ def choose_structure(request):
         structures = structures[:50]
     else:
         query = ""
-        structures = Structure.objects.filter(memberships__user=request.user).select_related("live_version", "type", "etat")
-    return render(request, "core/choose_structure.html", {
-        "structures": structures, "q": query, "page_title": "Espace structure",
-    })
+        structures = Structure.objects.filter(memberships__user=request.user).select_related(
+            "live_version", "type", "etat"
+        )
+    return render(
+        request,
+        "core/choose_structure.html",
+        {
+            "structures": structures,
+            "q": query,
+            "page_title": "Espace structure",
+        },
+    )
 
 
 @login_required

@@ -38,5 +38,6 @@ def get_session_version(ctx, session_reference):
         raise PermissionDenied
     return get_object_or_404(
         SessionVersion.objects.select_related("session", "formation_version"),
-        formation_version=ctx.version, session__reference=session_reference,
+        formation_version=ctx.version,
+        session__reference=session_reference,
     )

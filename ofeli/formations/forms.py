@@ -19,17 +19,25 @@ class CertificationChoiceForm(base.Form):
 
     certifiante = forms.ChoiceField(
         label="La formation mène-t-elle à une certification, un diplôme ou une habilitation ?",
-        choices=[("non", "Non"), ("oui", "Oui")], widget=forms.RadioSelect, initial="non",
+        choices=[("non", "Non"), ("oui", "Oui")],
+        widget=forms.RadioSelect,
+        initial="non",
     )
     certification = forms.ModelChoiceField(
-        label="Certification", queryset=Certification.objects.all(), required=False, widget=forms.HiddenInput,
+        label="Certification",
+        queryset=Certification.objects.all(),
+        required=False,
+        widget=forms.HiddenInput,
     )
     intitule = forms.CharField(label="Intitulé de la formation", max_length=255, required=False)
 
     def clean(self):
         cleaned = super().clean()
         if cleaned.get("certifiante") == "oui" and not cleaned.get("certification"):
-            self.add_error("certification", "Recherchez puis sélectionnez la certification, puis cliquez sur « Valider ma sélection ».")
+            self.add_error(
+                "certification",
+                "Recherchez puis sélectionnez la certification, puis cliquez sur « Valider ma sélection ».",
+            )
         if cleaned.get("certifiante") == "non":
             cleaned["certification"] = None
             message = rules.intitule_problem(cleaned.get("intitule", ""))
@@ -106,10 +114,19 @@ class SessionForm(base.ModelForm):
     class Meta:
         model = SessionVersion
         fields = [
-            "date_debut", "date_fin", "a_la_demande", "entree_sortie_permanente", "kind",
-            "autres_of_formateurs", "modalite_enseignement",
-            "commentaire_financement", "conditions_prise_en_charge",
-            "duree_centre", "duree_entreprise", "duree_hebdomadaire", "commentaire_duree",
+            "date_debut",
+            "date_fin",
+            "a_la_demande",
+            "entree_sortie_permanente",
+            "kind",
+            "autres_of_formateurs",
+            "modalite_enseignement",
+            "commentaire_financement",
+            "conditions_prise_en_charge",
+            "duree_centre",
+            "duree_entreprise",
+            "duree_hebdomadaire",
+            "commentaire_duree",
         ]
         widgets = {
             "date_debut": base.DateInput(),
@@ -155,10 +172,12 @@ class SessionForm(base.ModelForm):
 class FinancementForm(base.Form):
     """F8 « Ajouter » : a financeur, then a mesure of that financeur."""
 
-    financeur = forms.ModelChoiceField(label="Financeur", queryset=Financeur.objects.all(), required=False,
-                                       empty_label="-- Choisissez un financeur --")
-    dispositif = forms.ModelChoiceField(label="Mesure", queryset=Dispositif.objects.none(), required=False,
-                                        empty_label="-- Choisissez une mesure --")
+    financeur = forms.ModelChoiceField(
+        label="Financeur", queryset=Financeur.objects.all(), required=False, empty_label="-- Choisissez un financeur --"
+    )
+    dispositif = forms.ModelChoiceField(
+        label="Mesure", queryset=Dispositif.objects.none(), required=False, empty_label="-- Choisissez une mesure --"
+    )
     nb_places = forms.IntegerField(label="Nb places", min_value=0, required=False)
     numero_marche = forms.CharField(label="N° marché", max_length=50, required=False)
 

@@ -24,13 +24,19 @@ from .enums import FinancementEtat, ModaliteEnseignement, Source
 class Formation(models.Model):
     reference = models.CharField("référence", max_length=10, unique=True)
     structure = models.ForeignKey(
-        "structures.Structure", on_delete=models.PROTECT, related_name="formations",
+        "structures.Structure",
+        on_delete=models.PROTECT,
+        related_name="formations",
         verbose_name="organisme responsable",
     )
     source = models.CharField("source", max_length=20, choices=Source.choices, default=Source.OF)
     source_id = models.CharField("identifiant chez la source", max_length=100, blank=True)
     live_version = models.OneToOneField(
-        "FormationVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="live_of",
+        "FormationVersion",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="live_of",
         verbose_name="version publiée",
     )
     archived_at = models.DateTimeField("archivée le", null=True, blank=True)
@@ -64,8 +70,12 @@ class FormationVersion(models.Model):
     formation = models.ForeignKey(Formation, on_delete=models.CASCADE, related_name="versions")
     intitule = models.CharField("Intitulé de la formation", max_length=255)
     certification = models.ForeignKey(
-        "referentials.Certification", null=True, blank=True, on_delete=models.PROTECT,
-        related_name="formation_versions", verbose_name="Certification",
+        "referentials.Certification",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="formation_versions",
+        verbose_name="Certification",
     )
     duree_cycle = models.PositiveSmallIntegerField("Durée cycle (années)", null=True, blank=True)
     niveau_entree = models.CharField(
@@ -133,7 +143,9 @@ class SessionVersion(models.Model):
     # F3 / F4 / F5
     autres_of_formateurs = models.TextField("Demandes spécifiques sur d'autres OF formateurs", blank=True)
     modalite_enseignement = models.CharField(
-        "Modalité d'enseignement", max_length=1, choices=ModaliteEnseignement.choices,
+        "Modalité d'enseignement",
+        max_length=1,
+        choices=ModaliteEnseignement.choices,
         default=ModaliteEnseignement.PRESENTIEL,
     )
     # F8 comments
@@ -157,11 +169,19 @@ class SessionVersion(models.Model):
     commentaire_session = models.TextField("Commentaire session", blank=True)
     # F13
     lieu_inscription = models.ForeignKey(
-        "structures.Lieu", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        "structures.Lieu",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
         verbose_name="Lieu d'inscription",
     )
     contact_inscription = models.ForeignKey(
-        "structures.Contact", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        "structures.Contact",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
         verbose_name="Contact d'inscription",
     )
     debut_inscription = models.DateField("Début d'inscription", null=True, blank=True)
@@ -179,7 +199,9 @@ class SessionVersion(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["formation_version", "session"], name="session_once_per_version"),
             models.CheckConstraint(
-                condition=Q(date_fin__isnull=True) | Q(date_debut__isnull=True) | Q(date_fin__gte=models.F("date_debut")),
+                condition=Q(date_fin__isnull=True)
+                | Q(date_debut__isnull=True)
+                | Q(date_fin__gte=models.F("date_debut")),
                 name="session_dates_ordered",
             ),
         ]
@@ -187,14 +209,14 @@ class SessionVersion(models.Model):
     def __str__(self):
         return f"{self.session.reference}"
 
+    def save(self, *args, **kwargs):
+        self.duree_totale = self.compute_total()
+        super().save(*args, **kwargs)
+
     def compute_total(self):
         if self.duree_centre is None and self.duree_entreprise is None:
             return None
         return (self.duree_centre or 0) + (self.duree_entreprise or 0)
-
-    def save(self, *args, **kwargs):
-        self.duree_totale = self.compute_total()
-        super().save(*args, **kwargs)
 
 
 def session_version_fk(related_name):
@@ -338,4 +360,13 @@ class RecruitmentSlot(models.Model):
 
 
 # Children copied with a session version, in dependency order (see workflow.versions).
-SESSION_CHILD_MODELS = [SessionTrainer, SessionPlace, SessionContact, Financement, Cycle, SessionBlocs, Equipement, RecruitmentSlot]
+SESSION_CHILD_MODELS = [
+    SessionTrainer,
+    SessionPlace,
+    SessionContact,
+    Financement,
+    Cycle,
+    SessionBlocs,
+    Equipement,
+    RecruitmentSlot,
+]

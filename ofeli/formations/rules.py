@@ -15,8 +15,10 @@ def intitule_problem(intitule):
     if not intitule or not intitule.strip():
         return "L'intitulé de la formation est obligatoire."
     if is_all_capitals(intitule):
-        return ("L'intitulé ne doit pas être écrit en majuscules : écrivez-le en minuscules accentuées, "
-                "avec une majuscule au début.")
+        return (
+            "L'intitulé ne doit pas être écrit en majuscules : écrivez-le en minuscules accentuées, "
+            "avec une majuscule au début."
+        )
     return None
 
 
@@ -43,8 +45,10 @@ def duration_problem(duree_centre, duree_entreprise):
 
 def distance_problem(modalite, structure):
     if modalite == ModaliteEnseignement.DISTANCE and not structure.nda_in_region:
-        return ("Seuls les organismes déclarés auprès de la DREETS Centre-Val de Loire (numéro de déclaration "
-                "commençant par 24) peuvent saisir une formation entièrement à distance.")
+        return (
+            "Seuls les organismes déclarés auprès de la DREETS Centre-Val de Loire (numéro de déclaration "
+            "commençant par 24) peuvent saisir une formation entièrement à distance."
+        )
     return None
 
 
@@ -58,9 +62,7 @@ def formation_problems(version):
         message = text_limit_problem(getattr(version, field), label)
         if message:
             problems.append(Problem(message, field=field))
-    sessions = list(
-        version.sessions.select_related("session").prefetch_related("trainers", "places")
-    )
+    sessions = list(version.sessions.select_related("session").prefetch_related("trainers", "places"))
     if not sessions:
         problems.append(Problem("Ajoutez au moins une session à la formation.", field="sessions"))
     for sv in sessions:

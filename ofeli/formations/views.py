@@ -15,11 +15,14 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from ofeli.core.decorators import structure_required
+from ofeli.core.models import next_reference
 from ofeli.core.text import normalize_search
 from ofeli.referentials.models import Certification
+from ofeli.structures.forms import LieuForm
 from ofeli.structures.models import Lieu, Structure
 from ofeli.workflow import services
-from ofeli.workflow.enums import ChangeStatus
+from ofeli.workflow.enums import ChangeStatus, HistoryAction
+from ofeli.workflow.history import record
 
 from .access import get_formation, get_session_version
 from .forms import CertificationChoiceForm, FinancementForm, FormationForm, SessionForm
@@ -56,18 +59,28 @@ def search(request):
 
     drafts = {
         c.formation_id: c.formation_version
-        for c in ChangeRequest.objects.filter(pk__in=[f.open_change_id for f in page if f.open_change_id])
-        .select_related("formation_version")
+        for c in ChangeRequest.objects.filter(
+            pk__in=[f.open_change_id for f in page if f.open_change_id]
+        ).select_related("formation_version")
     }
     for formation in page:
         version = drafts.get(formation.pk) or formation.live_version
         state = formation_state(formation, formation.open_status)
         rows.append({"formation": formation, "version": version, "state": state, "state_label": STATE_LABELS[state]})
-    return render(request, "formations/search.html", {
-        "page_obj": page, "rows": rows, "reference": reference, "etat": etat,
-        "states": [(k, STATE_LABELS[k]) for k in ("creation", "brouillon", "diffusion", "attente", "complement", "archive")],
-        "page_title": "Formations",
-    })
+    return render(
+        request,
+        "formations/search.html",
+        {
+            "page_obj": page,
+            "rows": rows,
+            "reference": reference,
+            "etat": etat,
+            "states": [
+                (k, STATE_LABELS[k]) for k in ("creation", "brouillon", "diffusion", "attente", "complement", "archive")
+            ],
+            "page_title": "Formations",
+        },
+    )
 
 
 # --- creating a formation (E1-E4) --------------------------------------------------------
@@ -115,17 +128,32 @@ def create(request):
         else:
             fields = {}
             if certification:
-                fields = {"niveau_sortie": certification.niveau_sortie, "objectif": certification.objectif,
-                          "contenu": certification.contenu, "formacodes": certification.formacodes,
-                          "codes_rome": certification.codes_rome}
-            change = services.create_formation(structure, request.user, intitule=intitule,
-                                               certification=certification, **fields)
-            messages.success(request, f"La formation {change.formation.reference} est créée. Complétez-la puis ajoutez ses sessions.")
+                fields = {
+                    "niveau_sortie": certification.niveau_sortie,
+                    "objectif": certification.objectif,
+                    "contenu": certification.contenu,
+                    "formacodes": certification.formacodes,
+                    "codes_rome": certification.codes_rome,
+                }
+            change = services.create_formation(
+                structure, request.user, intitule=intitule, certification=certification, **fields
+            )
+            messages.success(
+                request, f"La formation {change.formation.reference} est créée. Complétez-la puis ajoutez ses sessions."
+            )
             return redirect("formations:detail", change.formation.reference)
-    return render(request, "formations/create.html", {
-        "form": form, "q": query, "certifications": certifications, "duplicates": duplicates, "selected": selected,
-        "page_title": "Nouvelle formation",
-    })
+    return render(
+        request,
+        "formations/create.html",
+        {
+            "form": form,
+            "q": query,
+            "certifications": certifications,
+            "duplicates": duplicates,
+            "selected": selected,
+            "page_title": "Nouvelle formation",
+        },
+    )
 
 
 def certification_search(query, include_inactive=False):
@@ -170,7 +198,10 @@ def detail(request, reference):
                 if action.startswith("duplicate:"):
                     source = get_session_version(ctx, action.split(":", 1)[1])
                     copy = services.duplicate_session(ctx.change, source, request.user)
-                    messages.success(request, f"Session dupliquée : nouvelle session {copy.session.reference}. Modifiez ses dates et lieux.")
+                    messages.success(
+                        request,
+                        f"Session dupliquée : nouvelle session {copy.session.reference}. Modifiez ses dates et lieux.",
+                    )
                     return redirect("formations:session", reference, copy.session.reference)
                 if action.startswith("remove:"):
                     services.remove_session(ctx.change, get_session_version(ctx, action.split(":", 1)[1]))
@@ -184,7 +215,10 @@ def detail(request, reference):
                     problems = blocked.problems
                     messages.error(request, str(blocked))
                 else:
-                    messages.success(request, "Votre demande est envoyée à l'équipe OFeli, qui la validera dans les 48 heures ouvrées.")
+                    messages.success(
+                        request,
+                        "Votre demande est envoyée à l'équipe OFeli, qui la validera dans les 48 heures ouvrées.",
+                    )
                     return redirect("formations:detail", reference)
             else:
                 messages.success(request, "Brouillon sauvegardé.")
@@ -194,12 +228,21 @@ def detail(request, reference):
             "trainers__structure", "places__lieu", "financements__dispositif"
         )
     )
-    return render(request, "formations/detail.html", {
-        "ctx": ctx, "formation": formation, "version": ctx.version, "form": form, "sessions": sessions,
-        "problems": problems, "state_label": STATE_LABELS[formation_state(formation, ctx.change.status if ctx.change else None)],
-        "history": formation.history.select_related("author")[:20],
-        "page_title": f"Formation {formation.reference}",
-    })
+    return render(
+        request,
+        "formations/detail.html",
+        {
+            "ctx": ctx,
+            "formation": formation,
+            "version": ctx.version,
+            "form": form,
+            "sessions": sessions,
+            "problems": problems,
+            "state_label": STATE_LABELS[formation_state(formation, ctx.change.status if ctx.change else None)],
+            "history": formation.history.select_related("author")[:20],
+            "page_title": f"Formation {formation.reference}",
+        },
+    )
 
 
 @login_required
@@ -226,6 +269,7 @@ def session(request, reference, session_reference):
     structure = ctx.formation.structure
     form = SessionForm(instance=sv, structure=structure, prefix="s")
     fin_form = FinancementForm(user=request.user)
+    lieu_form = LieuForm(form_id="session-form")
     trainer_query = request.POST.get("trainer_q", "") if request.method == "POST" else ""
     if request.method == "POST":
         if not ctx.editing:
@@ -234,37 +278,57 @@ def session(request, reference, session_reference):
         action = request.POST.get("action", "save")
         if action == "add_financement" or action == "refresh_mesures":
             fin_form = FinancementForm(request.POST, user=request.user)
+        if action == "create_place":
+            lieu_form = LieuForm(request.POST, form_id="session-form")
         if form.is_valid():
             with transaction.atomic():
                 form.save()
-                done = _session_action(request, ctx, sv, action, fin_form)
+                done = _session_action(request, ctx, sv, action, fin_form, lieu_form)
             if done == "back":
                 services.save_draft(ctx.change, request.user)
                 messages.success(request, "Session sauvegardée dans le brouillon.")
                 return redirect(reverse("formations:detail", args=[reference]) + "#sessions")
             if done is True:
-                return redirect(reverse("formations:session", args=[reference, session_reference]) + request.POST.get("anchor", ""))
+                return redirect(
+                    reverse("formations:session", args=[reference, session_reference]) + request.POST.get("anchor", "")
+                )
         else:
-            messages.error(request, "La session n'est pas enregistrée : corrigez les champs signalés. Ce que vous avez saisi est conservé.")
+            messages.error(
+                request,
+                "La session n'est pas enregistrée : corrigez les champs signalés. Ce que vous avez saisi est conservé.",
+            )
     siblings = list(ctx.version.sessions.values_list("session__reference", flat=True))
     position = siblings.index(sv.session.reference)
     trainer_results = []
     if trainer_query or request.POST.get("action") == "search_trainer":
         trainer_results = trainer_search(trainer_query, structure, same_network=bool(request.POST.get("same_network")))
-    return render(request, "formations/session.html", {
-        "ctx": ctx, "sv": sv, "form": form, "fin_form": fin_form, "formation": ctx.formation,
-        "trainers": sv.trainers.select_related("structure", "structure__live_version"),
-        "places": sv.places.select_related("lieu"),
-        "financements": sv.financements.select_related("dispositif", "financeur"),
-        "available_places": Lieu.objects.filter(structure__in=_place_owners(sv, structure)).exclude(
-            pk__in=sv.places.values("lieu_id")
-        ),
-        "trainer_query": trainer_query, "trainer_results": trainer_results,
-        "pager": {"position": position + 1, "count": len(siblings),
-                  "previous": siblings[position - 1] if position > 0 else None,
-                  "next": siblings[position + 1] if position + 1 < len(siblings) else None},
-        "page_title": f"Session {sv.session.reference}",
-    })
+    return render(
+        request,
+        "formations/session.html",
+        {
+            "ctx": ctx,
+            "sv": sv,
+            "form": form,
+            "fin_form": fin_form,
+            "lieu_form": lieu_form,
+            "formation": ctx.formation,
+            "trainers": sv.trainers.select_related("structure", "structure__live_version"),
+            "places": sv.places.select_related("lieu"),
+            "financements": sv.financements.select_related("dispositif", "financeur"),
+            "available_places": Lieu.objects.filter(structure__in=_place_owners(sv, structure)).exclude(
+                pk__in=sv.places.values("lieu_id")
+            ),
+            "trainer_query": trainer_query,
+            "trainer_results": trainer_results,
+            "pager": {
+                "position": position + 1,
+                "count": len(siblings),
+                "previous": siblings[position - 1] if position > 0 else None,
+                "next": siblings[position + 1] if position + 1 < len(siblings) else None,
+            },
+            "page_title": f"Session {sv.session.reference}",
+        },
+    )
 
 
 def _place_owners(sv, structure):
@@ -286,7 +350,7 @@ def trainer_search(query, structure, same_network=False):
     return qs[:30]
 
 
-def _session_action(request, ctx, sv, action, fin_form):
+def _session_action(request, ctx, sv, action, fin_form, lieu_form):
     """Run the button's action once the plain fields are saved. Returns True to redirect
     back to the session, "back" to go to the formation, None to re-render."""
     if action == "save":
@@ -311,15 +375,39 @@ def _session_action(request, ctx, sv, action, fin_form):
         if trainer:
             sv.trainers.update(is_principal=False)
             SessionTrainer.objects.filter(pk=trainer.pk).update(is_principal=True)
-            messages.info(request, "L'organisme formateur principal a changé. Vérifiez le lieu de formation principal et le lieu d'inscription.")
+            messages.info(
+                request,
+                "L'organisme formateur principal a changé. Vérifiez le lieu de formation principal et le lieu d'inscription.",
+            )
         return True
     if kind == "add_place":
-        lieu = Lieu.objects.filter(pk=request.POST.get("place"), structure__in=_place_owners(sv, ctx.formation.structure)).first()
+        lieu = Lieu.objects.filter(
+            pk=request.POST.get("place"), structure__in=_place_owners(sv, ctx.formation.structure)
+        ).first()
         if lieu is None:
             messages.error(request, "Sélectionnez un lieu de formation parmi ceux proposés.")
             return None
         principal = not sv.places.filter(is_principal=True).exists()
         SessionPlace.objects.get_or_create(session_version=sv, lieu=lieu, defaults={"is_principal": principal})
+        return True
+    if kind == "create_place":
+        if not lieu_form.is_valid():
+            return None
+        lieu = Lieu.objects.create(
+            reference=next_reference("L"),
+            structure=ctx.formation.structure,
+            created_by=request.user,
+            **lieu_form.cleaned_data,
+        )
+        principal = not sv.places.filter(is_principal=True).exists()
+        SessionPlace.objects.create(session_version=sv, lieu=lieu, is_principal=principal)
+        record(
+            HistoryAction.PLACE_CHANGED,
+            request.user,
+            structure=ctx.formation.structure,
+            details=f"Lieu {lieu.reference} créé : {lieu}",
+        )
+        messages.success(request, f"Lieu « {lieu.nom} » créé et choisi pour la session.")
         return True
     if kind == "remove_place":
         sv.places.filter(pk=arg).delete()
@@ -332,8 +420,10 @@ def _session_action(request, ctx, sv, action, fin_form):
     if kind == "add_financement":
         if fin_form.is_valid():
             Financement.objects.create(
-                session_version=sv, financeur=fin_form.cleaned_data["financeur"],
-                dispositif=fin_form.cleaned_data["dispositif"], nb_places=fin_form.cleaned_data["nb_places"],
+                session_version=sv,
+                financeur=fin_form.cleaned_data["financeur"],
+                dispositif=fin_form.cleaned_data["dispositif"],
+                nb_places=fin_form.cleaned_data["nb_places"],
                 numero_marche=fin_form.cleaned_data["numero_marche"],
             )
             return True
@@ -359,4 +449,3 @@ def certification_results(request):
     query = request.GET.get("q", "").strip()
     results = certification_search(query, include_inactive=request.GET.get("toutes") == "1")[:50] if query else []
     return render(request, "formations/_certification_results.html", {"certifications": results, "q": query})
-

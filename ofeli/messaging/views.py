@@ -47,8 +47,9 @@ def attachment(request, pk):
     message = get_object_or_404(Message, pk=pk)
     if not can_access_structure(request.user, message.structure) or not message.attachment:
         raise Http404
-    return FileResponse(message.attachment.open("rb"), as_attachment=True,
-                        filename=message.attachment.name.rsplit("/", 1)[-1])
+    return FileResponse(
+        message.attachment.open("rb"), as_attachment=True, filename=message.attachment.name.rsplit("/", 1)[-1]
+    )
 
 
 @login_required
@@ -60,9 +61,15 @@ def memos(request):
         memo.save()
         flash.success(request, "Mémo ajouté.")
         return redirect("messaging:memos")
-    return render(request, "messaging/memos.html", {
-        "form": form, "memos": request.user.memos.all(), "page_title": "Mémos",
-    })
+    return render(
+        request,
+        "messaging/memos.html",
+        {
+            "form": form,
+            "memos": request.user.memos.all(),
+            "page_title": "Mémos",
+        },
+    )
 
 
 @login_required

@@ -61,27 +61,31 @@ class Structure(models.Model):
         "referentials.StructureState", on_delete=models.PROTECT, null=True, blank=True, verbose_name="état"
     )
     parent = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children",
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="children",
         verbose_name="structure parente",
     )
     reseau = models.CharField("réseau", max_length=100, blank=True)
     live_version = models.OneToOneField(
-        "StructureVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="live_of",
+        "StructureVersion",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="live_of",
         verbose_name="version publiée",
     )
     # Where the structure was created and last changed by an OF user / by the Carif (C9).
     created_at = models.DateTimeField("création", auto_now_add=True)
-    created_by = models.ForeignKey(
-        "users.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    created_by = models.ForeignKey("users.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     admin_updated_at = models.DateTimeField("mise à jour Admin", null=True, blank=True)
     admin_updated_by = models.ForeignKey(
         "users.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     of_updated_at = models.DateTimeField("mise à jour SAD", null=True, blank=True)
-    of_updated_by = models.ForeignKey(
-        "users.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    of_updated_by = models.ForeignKey("users.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     link_error = models.CharField("erreur de lien", max_length=250, blank=True)
 
     class Meta:
@@ -138,7 +142,11 @@ class Contact(models.Model):
     is_principal = models.BooleanField("Contact principal", default=False)
     diffusion_web = models.BooleanField("Diffusion web", default=False)
     user = models.ForeignKey(
-        "users.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="contacts",
+        "users.User",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="contacts",
         verbose_name="compte OFeli",
     )
     created_at = models.DateTimeField(auto_now_add=True)

@@ -16,8 +16,9 @@ from .models import Structure
 
 def _get_structure(request, reference):
     structure = get_object_or_404(
-        Structure.objects.select_related("type", "etat", "parent", "live_version", "created_by",
-                                         "admin_updated_by", "of_updated_by"),
+        Structure.objects.select_related(
+            "type", "etat", "parent", "live_version", "created_by", "admin_updated_by", "of_updated_by"
+        ),
         reference=reference,
     )
     if not can_access_structure(request.user, structure):
@@ -60,17 +61,28 @@ def detail(request, reference):
             else:
                 messages.success(request, "Brouillon sauvegardé.")
                 return redirect("structures:detail", reference)
-    return render(request, "structures/detail.html", {
-        "structure": structure, "change": change, "editing": editing, "version": version, "form": form,
-        "problems": problems,
-        "contacts": structure.contacts.all(),
-        "children": structure.children.select_related("type", "etat", "live_version"),
-        "parents": [structure.parent] if structure.parent else [],
-        "formations_responsable": Formation.objects.filter(structure=structure).select_related("live_version")[:100],
-        "formations_formateur": Formation.objects.filter(
-            live_version__sessions__trainers__structure=structure
-        ).exclude(structure=structure).select_related("live_version").distinct()[:100],
-        "documents": structure.documents.all(),
-        "history": structure.history.select_related("author")[:30],
-        "page_title": f"Fiche organisme {structure.reference}",
-    })
+    return render(
+        request,
+        "structures/detail.html",
+        {
+            "structure": structure,
+            "change": change,
+            "editing": editing,
+            "version": version,
+            "form": form,
+            "problems": problems,
+            "contacts": structure.contacts.all(),
+            "children": structure.children.select_related("type", "etat", "live_version"),
+            "parents": [structure.parent] if structure.parent else [],
+            "formations_responsable": Formation.objects.filter(structure=structure).select_related("live_version")[
+                :100
+            ],
+            "formations_formateur": Formation.objects.filter(live_version__sessions__trainers__structure=structure)
+            .exclude(structure=structure)
+            .select_related("live_version")
+            .distinct()[:100],
+            "documents": structure.documents.all(),
+            "history": structure.history.select_related("author")[:30],
+            "page_title": f"Fiche organisme {structure.reference}",
+        },
+    )

@@ -1,12 +1,11 @@
 from django import forms
-from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm, SetPasswordForm
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 
 from ofeli.core import forms as base
-from ofeli.core.identifiers import compact, nda_is_in_region, validate_nda, validate_siret
+from ofeli.core.identifiers import nda_is_in_region, validate_nda, validate_siret
 from ofeli.core.uploads import PROOF_EXTENSIONS, validate_upload
 from ofeli.structures.models import Structure
 
@@ -18,11 +17,13 @@ class AccountRequestForm(base.ModelForm):
     """« Créer mon compte » (A2)."""
 
     siret = forms.CharField(
-        label="SIRET de l'établissement de formation", max_length=20,
+        label="SIRET de l'établissement de formation",
+        max_length=20,
         help_text="14 chiffres, sans espace. L'établissement doit être actif.",
     )
     nda = forms.CharField(
-        label="Numéro de déclaration d'activité", max_length=20,
+        label="Numéro de déclaration d'activité",
+        max_length=20,
         help_text="11 chiffres, fourni par la DREETS.",
     )
     consent = forms.BooleanField(
@@ -90,9 +91,11 @@ class AccountRequestForm(base.ModelForm):
                 "précisant un lieu de formation en présentiel dans la région.",
             )
         siret, email = cleaned.get("siret"), cleaned.get("email")
-        if siret and email and AccountRequest.objects.filter(
-            siret=siret, email=email, status=AccountRequestStatus.PENDING
-        ).exists():
+        if (
+            siret
+            and email
+            and AccountRequest.objects.filter(siret=siret, email=email, status=AccountRequestStatus.PENDING).exists()
+        ):
             raise forms.ValidationError(
                 "Une demande de compte est déjà en cours de traitement pour ce SIRET et cette adresse e-mail."
             )
@@ -126,7 +129,9 @@ class RefuseAccountForm(base.Form):
 
 
 class LoginForm(base.DsfrContextMixin, AuthenticationForm, base.DsfrBaseForm):
-    username = forms.EmailField(label="Adresse e-mail", widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"}))
+    username = forms.EmailField(
+        label="Adresse e-mail", widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"})
+    )
     password = forms.CharField(
         label="Mot de passe", strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
     )
@@ -140,12 +145,14 @@ class ChoosePasswordForm(base.DsfrContextMixin, SetPasswordForm, base.DsfrBaseFo
     """A4: choose and confirm the password (8 characters, one capital, one special character)."""
 
     new_password1 = forms.CharField(
-        label="Mot de passe", strip=False,
+        label="Mot de passe",
+        strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
         help_text="Il doit contenir 8 caractères minimum dont un caractère majuscule et un caractère spécial.",
     )
     new_password2 = forms.CharField(
-        label="Confirmation du mot de passe", strip=False,
+        label="Confirmation du mot de passe",
+        strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
     error_messages = {"password_mismatch": "Les deux mots de passe ne sont pas identiques."}
@@ -157,4 +164,6 @@ class ChoosePasswordForm(base.DsfrContextMixin, SetPasswordForm, base.DsfrBaseFo
 
 
 class ResetRequestForm(base.DsfrContextMixin, PasswordResetForm, base.DsfrBaseForm):
-    email = forms.EmailField(label="Adresse e-mail", max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    email = forms.EmailField(
+        label="Adresse e-mail", max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )

@@ -66,15 +66,11 @@ class Membership(models.Model):
     """Rights of an OF user on a structure (« droits de saisie »)."""
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
-    structure = models.ForeignKey(
-        "structures.Structure", on_delete=models.CASCADE, related_name="memberships"
-    )
+    structure = models.ForeignKey("structures.Structure", on_delete=models.CASCADE, related_name="memberships")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["user", "structure"], name="membership_unique")
-        ]
+        constraints = [models.UniqueConstraint(fields=["user", "structure"], name="membership_unique")]
 
 
 def nda_upload_path(instance, filename):
@@ -92,7 +88,9 @@ class AccountRequest(models.Model):
     email = models.EmailField("adresse e-mail")
     nda_file = models.FileField("fichier de déclaration d'activité", upload_to=nda_upload_path, blank=True)
     convention_file = models.FileField(
-        "convention de formation", upload_to=nda_upload_path, blank=True,
+        "convention de formation",
+        upload_to=nda_upload_path,
+        blank=True,
         help_text="Obligatoire pour un organisme déclaré hors région Centre-Val de Loire.",
     )
     consent_at = models.DateTimeField("consentement à la politique de données personnelles")
@@ -101,7 +99,10 @@ class AccountRequest(models.Model):
     )
     refusal_reason = models.TextField("motif du refus", blank=True)
     structure = models.ForeignKey(
-        "structures.Structure", null=True, blank=True, on_delete=models.SET_NULL,
+        "structures.Structure",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="account_requests",
     )
     user = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")

@@ -47,8 +47,11 @@ def accept_account_request(account_request, staff, *, raison_sociale="", nom="")
     if created_structure:
         in_region = account_request.nda[:2] == settings.REGION_CODE
         structure = Structure.objects.create(
-            reference=next_reference("P"), siret=account_request.siret, nda=account_request.nda,
-            raison_sociale=raison_sociale, nom=nom or raison_sociale,
+            reference=next_reference("P"),
+            siret=account_request.siret,
+            nda=account_request.nda,
+            raison_sociale=raison_sociale,
+            nom=nom or raison_sociale,
             type=StructureType.objects.filter(code="F1610" if in_region else "F1620").first(),
             etat=StructureState.objects.filter(is_diffused=True).order_by("code").first(),
             created_by=staff,
@@ -60,19 +63,28 @@ def accept_account_request(account_request, staff, *, raison_sociale="", nom="")
     user = User.objects.filter(email=account_request.email).first()
     if user is None:
         user = User.objects.create_user(
-            account_request.email, first_name=account_request.first_name, last_name=account_request.last_name,
-            phone=account_request.phone, role=Role.OF,
+            account_request.email,
+            first_name=account_request.first_name,
+            last_name=account_request.last_name,
+            phone=account_request.phone,
+            role=Role.OF,
         )
     Membership.objects.get_or_create(user=user, structure=structure)
     if not structure.contacts.filter(user=user).exists():
         Contact.objects.create(
-            reference=next_reference("C"), structure=structure, nom=account_request.last_name,
-            prenom=account_request.first_name, email=account_request.email, telephone=account_request.phone,
+            reference=next_reference("C"),
+            structure=structure,
+            nom=account_request.last_name,
+            prenom=account_request.first_name,
+            email=account_request.email,
+            telephone=account_request.phone,
             user=user,
         )
     AccountRequest.objects.filter(pk=account_request.pk).update(structure=structure, user=user)
     record(
-        HistoryAction.ACCOUNT, staff, structure=structure,
+        HistoryAction.ACCOUNT,
+        staff,
+        structure=structure,
         details=f"Compte accepté pour {user.email}" + (" (structure créée)" if created_structure else ""),
     )
     transaction.on_commit(lambda: send_activation_mail(user))
@@ -91,7 +103,5 @@ def refuse_account_request(account_request, staff, reason):
         raise AccountRequestError("Cette demande de compte a déjà été traitée.")
     account_request.refresh_from_db()
     body = render_to_string("users/mail_refusal.txt", {"request": account_request})
-    transaction.on_commit(
-        lambda: send_mail("Votre demande de compte OFeli", body, None, [account_request.email])
-    )
+    transaction.on_commit(lambda: send_mail("Votre demande de compte OFeli", body, None, [account_request.email]))
     return account_request

@@ -15,5 +15,9 @@ urlpatterns = [
     path("mot-de-passe/<uidb64>/<token>/", views.PasswordResetConfirmView.as_view(), name="password_reset_confirm"),
     path("carif/demandes-de-compte/", views.account_request_list, name="account_requests"),
     path("carif/demandes-de-compte/<int:pk>/", views.account_request_detail, name="account_request_detail"),
-    path("carif/demandes-de-compte/<int:pk>/fichier/<str:which>/", views.account_request_file, name="account_request_file"),
+    path(
+        "carif/demandes-de-compte/<int:pk>/fichier/<str:which>/",
+        views.account_request_file,
+        name="account_request_file",
+    ),
 ]

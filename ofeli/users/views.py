@@ -49,7 +49,9 @@ def activate(request, uidb64, token):
     """Activation link → choose and confirm a password → « Sauvegarder » → login (A4)."""
     user = _user_from_uid(uidb64)
     if user is None or not default_token_generator.check_token(user, token):
-        return render(request, "users/activation_invalid.html", {"page_title": "Lien d'activation invalide"}, status=400)
+        return render(
+            request, "users/activation_invalid.html", {"page_title": "Lien d'activation invalide"}, status=400
+        )
     if request.method == "POST":
         form = ChoosePasswordForm(user, request.POST)
         if form.is_valid():
@@ -112,10 +114,16 @@ def account_request_list(request):
     if status not in AccountRequestStatus.values:
         status = AccountRequestStatus.PENDING
     rows = AccountRequest.objects.filter(status=status).select_related("processed_by", "structure")
-    return render(request, "users/account_request_list.html", {
-        "rows": rows, "status": status, "statuses": AccountRequestStatus.choices,
-        "page_title": "Demandes de compte",
-    })
+    return render(
+        request,
+        "users/account_request_list.html",
+        {
+            "rows": rows,
+            "status": status,
+            "statuses": AccountRequestStatus.choices,
+            "page_title": "Demandes de compte",
+        },
+    )
 
 
 @carif_required
@@ -129,7 +137,9 @@ def account_request_detail(request, pk):
                 accept_form = AcceptAccountForm(request.POST, account_request=account, prefix="accept")
                 if accept_form.is_valid():
                     services.accept_account_request(account, request.user, **accept_form.cleaned_data)
-                    messages.success(request, f"Demande acceptée : la clé d'activation a été envoyée à {account.email}.")
+                    messages.success(
+                        request, f"Demande acceptée : la clé d'activation a été envoyée à {account.email}."
+                    )
                     return redirect("users:account_requests")
             elif "refuse" in request.POST:
                 refuse_form = RefuseAccountForm(request.POST, prefix="refuse")
@@ -140,10 +150,16 @@ def account_request_detail(request, pk):
         except services.AccountRequestError as error:
             messages.error(request, str(error))
             return redirect("users:account_request_detail", pk=account.pk)
-    return render(request, "users/account_request_detail.html", {
-        "account": account, "accept_form": accept_form, "refuse_form": refuse_form,
-        "page_title": f"Demande de compte de {account.first_name} {account.last_name}",
-    })
+    return render(
+        request,
+        "users/account_request_detail.html",
+        {
+            "account": account,
+            "accept_form": accept_form,
+            "refuse_form": refuse_form,
+            "page_title": f"Demande de compte de {account.first_name} {account.last_name}",
+        },
+    )
 
 
 @carif_required
@@ -153,4 +169,3 @@ def account_request_file(request, pk, which):
     if not field:
         raise Http404
     return FileResponse(field.open("rb"), as_attachment=True, filename=field.name.rsplit("/", 1)[-1])
-

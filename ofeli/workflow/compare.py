@@ -12,11 +12,31 @@ from django.utils.safestring import mark_safe
 
 from ofeli.formations.models import FormationVersion, SessionVersion
 
-FORMATION_FIELDS = ["intitule", "certification", "duree_cycle", "niveau_entree", "niveau_sortie",
-                    "objectif", "contenu", "resultats_attendus", "site_web"]
+FORMATION_FIELDS = [
+    "intitule",
+    "certification",
+    "duree_cycle",
+    "niveau_entree",
+    "niveau_sortie",
+    "objectif",
+    "contenu",
+    "resultats_attendus",
+    "site_web",
+]
 SESSION_EXCLUDE = {"id", "formation_version", "session", "duree_totale"}
-STRUCTURE_FIELDS = ["adresse", "complement", "code_postal", "ville", "code_insee", "latitude", "longitude",
-                    "telephone", "telephone_secondaire", "email", "site_web"]
+STRUCTURE_FIELDS = [
+    "adresse",
+    "complement",
+    "code_postal",
+    "ville",
+    "code_insee",
+    "latitude",
+    "longitude",
+    "telephone",
+    "telephone_secondaire",
+    "email",
+    "site_web",
+]
 LONG_TEXT = 120
 
 
@@ -59,7 +79,8 @@ def session_snapshot(sv):
         f"{p.lieu}{' (principal)' if p.is_principal else ''}" for p in sv.places.all()
     )
     data["Contacts"] = "\n".join(
-        f"{c.contact} {c.get_type_contact_display()}{' (principal)' if c.is_principal else ''}" for c in sv.contacts.all()
+        f"{c.contact} {c.get_type_contact_display()}{' (principal)' if c.is_principal else ''}"
+        for c in sv.contacts.all()
     )
     data["Financements"] = "\n".join(
         f"{f.dispositif} / {f.financeur} / {f.get_etat_display()} / {f.nb_places or ''} places"
@@ -74,7 +95,8 @@ def session_snapshot(sv):
         for b in sv.blocs.all()
     )
     data["Équipements"] = "\n".join(
-        f"{e.get_type_equipement_display()} {e.cout_indicatif or ''} {e.commentaire}".strip() for e in sv.equipements.all()
+        f"{e.get_type_equipement_display()} {e.cout_indicatif or ''} {e.commentaire}".strip()
+        for e in sv.equipements.all()
     )
     data["Modalités de recrutement"] = "\n".join(
         f"{r.get_modalite_display()} {r.date.strftime('%d/%m/%Y') if r.date else ''} "
@@ -88,13 +110,17 @@ def session_snapshot(sv):
 def _session_queryset(version):
     if version is None:
         return []
-    return (
-        version.sessions.select_related("session", "lieu_inscription", "contact_inscription")
-        .prefetch_related(
-            "trainers__structure", "places__lieu", "contacts__contact", "financements__dispositif",
-            "financements__financeur", "cycles", "blocs__certification", "blocs__blocs", "equipements",
-            "recruitment_slots",
-        )
+    return version.sessions.select_related("session", "lieu_inscription", "contact_inscription").prefetch_related(
+        "trainers__structure",
+        "places__lieu",
+        "contacts__contact",
+        "financements__dispositif",
+        "financements__financeur",
+        "cycles",
+        "blocs__certification",
+        "blocs__blocs",
+        "equipements",
+        "recruitment_slots",
     )
 
 
@@ -132,8 +158,11 @@ class SessionChange:
 
 def diff_dicts(old, new):
     labels = list(dict.fromkeys([*old.keys(), *new.keys()]))
-    return [FieldChange(label, old.get(label, ""), new.get(label, "")) for label in labels
-            if old.get(label, "") != new.get(label, "")]
+    return [
+        FieldChange(label, old.get(label, ""), new.get(label, ""))
+        for label in labels
+        if old.get(label, "") != new.get(label, "")
+    ]
 
 
 def compare_formations(published, draft):

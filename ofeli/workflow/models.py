@@ -15,7 +15,9 @@ class ChangeRequest(models.Model):
     kind = models.CharField("objet", max_length=10, choices=ChangeKind.choices)
     status = models.CharField("état", max_length=12, choices=ChangeStatus.choices, default=ChangeStatus.DRAFT)
     structure = models.ForeignKey(
-        "structures.Structure", on_delete=models.CASCADE, related_name="change_requests",
+        "structures.Structure",
+        on_delete=models.CASCADE,
+        related_name="change_requests",
         help_text="La structure modifiée, ou l'organisme responsable de la formation.",
     )
     formation = models.ForeignKey(
@@ -28,7 +30,9 @@ class ChangeRequest(models.Model):
         "formations.FormationVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="change_request"
     )
     base_version_id = models.BigIntegerField(
-        "version publiée au départ", null=True, blank=True,
+        "version publiée au départ",
+        null=True,
+        blank=True,
         help_text="Identifiant de la version publiée copiée au début de la demande.",
     )
     created_by = models.ForeignKey("users.User", null=True, on_delete=models.SET_NULL, related_name="+")
@@ -36,7 +40,11 @@ class ChangeRequest(models.Model):
     updated_at = models.DateTimeField("mise à jour le", auto_now=True)
     submitted_at = models.DateTimeField("soumise le", null=True, blank=True)
     assigned_to = models.ForeignKey(
-        "users.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_change_requests",
+        "users.User",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_change_requests",
         verbose_name="gestionnaire",
     )
     decided_at = models.DateTimeField("décidée le", null=True, blank=True)
@@ -48,11 +56,13 @@ class ChangeRequest(models.Model):
         verbose_name = "demande de modification"
         constraints = [
             models.UniqueConstraint(
-                fields=["formation"], condition=Q(status__in=OPEN_STATUSES) & Q(kind=ChangeKind.FORMATION),
+                fields=["formation"],
+                condition=Q(status__in=OPEN_STATUSES) & Q(kind=ChangeKind.FORMATION),
                 name="one_open_change_per_formation",
             ),
             models.UniqueConstraint(
-                fields=["structure"], condition=Q(status__in=OPEN_STATUSES) & Q(kind=ChangeKind.STRUCTURE),
+                fields=["structure"],
+                condition=Q(status__in=OPEN_STATUSES) & Q(kind=ChangeKind.STRUCTURE),
                 name="one_open_change_per_structure",
             ),
             models.CheckConstraint(
@@ -79,7 +89,9 @@ class HistoryEntry(models.Model):
     """One line of history (C9, G3): who did what, when, with the Carif's comment."""
 
     created_at = models.DateTimeField("Créé le", auto_now_add=True, db_index=True)
-    author = models.ForeignKey("users.User", null=True, on_delete=models.SET_NULL, related_name="+", verbose_name="Auteur")
+    author = models.ForeignKey(
+        "users.User", null=True, on_delete=models.SET_NULL, related_name="+", verbose_name="Auteur"
+    )
     action = models.CharField("Action", max_length=20, choices=HistoryAction.choices)
     comment = models.TextField("Commentaire CARIF", blank=True)
     details = models.TextField("détails", blank=True)

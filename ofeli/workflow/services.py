@@ -60,8 +60,11 @@ def create_formation(structure, user, *, intitule, certification=None, **fields)
         formation=formation, intitule=intitule, certification=certification, created_by=user, **fields
     )
     change = ChangeRequest.objects.create(
-        kind=ChangeKind.FORMATION, structure=structure, formation=formation,
-        formation_version=version, created_by=user,
+        kind=ChangeKind.FORMATION,
+        structure=structure,
+        formation=formation,
+        formation_version=version,
+        created_by=user,
     )
     record(HistoryAction.CREATED, user, formation=formation, change_request=change)
     return change
@@ -80,8 +83,12 @@ def start_formation_change(formation, user):
     try:
         with transaction.atomic():
             change = ChangeRequest.objects.create(
-                kind=ChangeKind.FORMATION, structure=formation.structure, formation=formation,
-                formation_version=draft, base_version_id=formation.live_version_id, created_by=user,
+                kind=ChangeKind.FORMATION,
+                structure=formation.structure,
+                formation=formation,
+                formation_version=draft,
+                base_version_id=formation.live_version_id,
+                created_by=user,
             )
     except IntegrityError:
         # Someone opened one at the same moment: use theirs.
@@ -103,8 +110,11 @@ def start_structure_change(structure, user):
     try:
         with transaction.atomic():
             change = ChangeRequest.objects.create(
-                kind=ChangeKind.STRUCTURE, structure=structure, structure_version=draft,
-                base_version_id=structure.live_version_id, created_by=user,
+                kind=ChangeKind.STRUCTURE,
+                structure=structure,
+                structure_version=draft,
+                base_version_id=structure.live_version_id,
+                created_by=user,
             )
     except IntegrityError:
         draft.delete()
@@ -115,10 +125,7 @@ def start_structure_change(structure, user):
 
 def ensure_editable(change):
     if change.status not in EDITABLE_STATUSES:
-        raise WorkflowError(
-            "Cette demande n'est plus modifiable : elle est "
-            f"« {change.get_status_display()} »."
-        )
+        raise WorkflowError(f"Cette demande n'est plus modifiable : elle est « {change.get_status_display()} ».")
 
 
 # --- sessions inside a formation change ---------------------------------------------
@@ -192,8 +199,7 @@ def submit(change, user):
         raise WorkflowError("Cette demande a déjà été soumise.")
     change.refresh_from_db()
     Structure.objects.filter(pk=change.structure_id).update(of_updated_at=now, of_updated_by=user)
-    record(HistoryAction.SUBMITTED, user, structure=change.structure, formation=change.formation,
-           change_request=change)
+    record(HistoryAction.SUBMITTED, user, structure=change.structure, formation=change.formation, change_request=change)
     return change
 
 
@@ -263,8 +269,14 @@ def accept(change, staff, comment=""):
         Structure.objects.filter(pk=change.structure_id).update(
             live_version=change.structure_version_id, admin_updated_at=now, admin_updated_by=staff
         )
-    record(HistoryAction.ACCEPTED, staff, structure=change.structure, formation=change.formation,
-           change_request=change, comment=comment)
+    record(
+        HistoryAction.ACCEPTED,
+        staff,
+        structure=change.structure,
+        formation=change.formation,
+        change_request=change,
+        comment=comment,
+    )
     notifications.decision(change)
     return change
 
@@ -274,8 +286,14 @@ def request_info(change, staff, comment):
     if not comment.strip():
         raise WorkflowError("Indiquez au demandeur les compléments attendus.")
     _decide(change, staff, ChangeStatus.NEEDS_INFO, comment)
-    record(HistoryAction.NEEDS_INFO, staff, structure=change.structure, formation=change.formation,
-           change_request=change, comment=comment)
+    record(
+        HistoryAction.NEEDS_INFO,
+        staff,
+        structure=change.structure,
+        formation=change.formation,
+        change_request=change,
+        comment=comment,
+    )
     notifications.decision(change)
     return change
 
@@ -285,8 +303,14 @@ def refuse(change, staff, comment):
     if not comment.strip():
         raise WorkflowError("Indiquez le motif du refus.")
     _decide(change, staff, ChangeStatus.REFUSED, comment)
-    record(HistoryAction.REFUSED, staff, structure=change.structure, formation=change.formation,
-           change_request=change, comment=comment)
+    record(
+        HistoryAction.REFUSED,
+        staff,
+        structure=change.structure,
+        formation=change.formation,
+        change_request=change,
+        comment=comment,
+    )
     notifications.decision(change)
     return change
 
@@ -318,6 +342,8 @@ def set_session_archived(session, staff, archived):
     session.archived_at = timezone.now() if archived else None
     session.save(update_fields=["archived_at"])
     record(
-        HistoryAction.ARCHIVED if archived else HistoryAction.REACTIVATED, staff,
-        formation=session.formation, details=f"Session {session.reference}",
+        HistoryAction.ARCHIVED if archived else HistoryAction.REACTIVATED,
+        staff,
+        formation=session.formation,
+        details=f"Session {session.reference}",
     )

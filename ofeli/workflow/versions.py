@@ -29,14 +29,18 @@ def _field_values(instance, exclude=()):
 
 @transaction.atomic
 def copy_structure_version(source, *, user):
-    new = StructureVersion.objects.create(**_field_values(source, exclude={"created_at", "created_by"}), created_by=user)
+    new = StructureVersion.objects.create(
+        **_field_values(source, exclude={"created_at", "created_by"}), created_by=user
+    )
     new.labels.set(source.labels.all())
     return new
 
 
 @transaction.atomic
 def copy_formation_version(source, *, user):
-    new = FormationVersion.objects.create(**_field_values(source, exclude={"created_at", "created_by"}), created_by=user)
+    new = FormationVersion.objects.create(
+        **_field_values(source, exclude={"created_at", "created_by"}), created_by=user
+    )
     copy_session_versions(list(source.sessions.all()), new)
     return new
 

@@ -18,26 +18,45 @@ def queue(request):
     if status not in (ChangeStatus.SUBMITTED, ChangeStatus.NEEDS_INFO, ChangeStatus.DRAFT):
         status = ChangeStatus.SUBMITTED
     kind = request.GET.get("objet", "")
-    rows = ChangeRequest.objects.filter(status=status).select_related(
-        "structure", "formation", "formation_version", "assigned_to", "created_by"
-    ).order_by("submitted_at", "created_at")
+    rows = (
+        ChangeRequest.objects.filter(status=status)
+        .select_related("structure", "formation", "formation_version", "assigned_to", "created_by")
+        .order_by("submitted_at", "created_at")
+    )
     if kind in ChangeKind.values:
         rows = rows.filter(kind=kind)
     if request.GET.get("moi"):
         rows = rows.filter(assigned_to=request.user)
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
-    return render(request, "workflow/queue.html", {
-        "page_obj": page, "status": status, "kind": kind, "page_title": "Demandes à valider",
-        "statuses": [(s, ChangeStatus(s).label) for s in (ChangeStatus.SUBMITTED, ChangeStatus.NEEDS_INFO, ChangeStatus.DRAFT)],
-        "kinds": ChangeKind.choices,
-    })
+    return render(
+        request,
+        "workflow/queue.html",
+        {
+            "page_obj": page,
+            "status": status,
+            "kind": kind,
+            "page_title": "Demandes à valider",
+            "statuses": [
+                (s, ChangeStatus(s).label)
+                for s in (ChangeStatus.SUBMITTED, ChangeStatus.NEEDS_INFO, ChangeStatus.DRAFT)
+            ],
+            "kinds": ChangeKind.choices,
+        },
+    )
 
 
 @carif_required
 def review(request, pk):
     change = get_object_or_404(
-        ChangeRequest.objects.select_related("structure", "formation", "formation_version", "structure_version",
-                                             "created_by", "assigned_to", "decided_by"),
+        ChangeRequest.objects.select_related(
+            "structure",
+            "formation",
+            "formation_version",
+            "structure_version",
+            "created_by",
+            "assigned_to",
+            "decided_by",
+        ),
         pk=pk,
     )
     if request.method == "POST":
@@ -61,14 +80,27 @@ def review(request, pk):
         except services.WorkflowError as error:
             messages.error(request, str(error))
     if change.kind == ChangeKind.FORMATION:
-        published = change.formation.versions.filter(pk=change.base_version_id).first() if change.base_version_id else None
-        fields, sessions = compare_formations(published, change.formation_version) if change.formation_version else ([], [])
+        published = (
+            change.formation.versions.filter(pk=change.base_version_id).first() if change.base_version_id else None
+        )
+        fields, sessions = (
+            compare_formations(published, change.formation_version) if change.formation_version else ([], [])
+        )
     else:
-        published = change.structure.versions.filter(pk=change.base_version_id).first() if change.base_version_id else None
+        published = (
+            change.structure.versions.filter(pk=change.base_version_id).first() if change.base_version_id else None
+        )
         fields, sessions = compare_structures(published, change.structure_version), []
     history = change.formation.history.all() if change.formation else change.structure.history.all()
-    return render(request, "workflow/review.html", {
-        "change": change, "fields": fields, "sessions": sessions, "is_new": published is None,
-        "history": history.select_related("author")[:30],
-        "page_title": f"Demande n°{change.pk}",
-    })
+    return render(
+        request,
+        "workflow/review.html",
+        {
+            "change": change,
+            "fields": fields,
+            "sessions": sessions,
+            "is_new": published is None,
+            "history": history.select_related("author")[:30],
+            "page_title": f"Demande n°{change.pk}",
+        },
+    )

@@ -23,10 +23,18 @@ def test_a2_a3_a4_a5_b2_e2_f_g2_h1_whole_path(client, django_capture_on_commit_c
     StructureStateFactory()
     dispositif = DispositifFactory()
     # A2 « Créer mon compte »
-    response = client.post(reverse("users:account_request"), {
-        "siret": "218 600 765 00018", "nda": "24370369337", "last_name": "Dupont", "first_name": "Marie",
-        "phone": "0238000000", "email": "Marie.Dupont@example.org", "consent": "on",
-    })
+    response = client.post(
+        reverse("users:account_request"),
+        {
+            "siret": "218 600 765 00018",
+            "nda": "24370369337",
+            "last_name": "Dupont",
+            "first_name": "Marie",
+            "phone": "0238000000",
+            "email": "Marie.Dupont@example.org",
+            "consent": "on",
+        },
+    )
     assert response.status_code == 302, response.content.decode()[:3000]
     request_row = AccountRequest.objects.get()
     assert request_row.siret == "21860076500018"
@@ -34,9 +42,14 @@ def test_a2_a3_a4_a5_b2_e2_f_g2_h1_whole_path(client, django_capture_on_commit_c
     staff = StaffFactory()
     client.force_login(staff)
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(reverse("users:account_request_detail", args=[request_row.pk]), {
-            "accept-raison_sociale": "OF DUPONT FORMATION", "accept-nom": "Dupont Formation", "accept": "",
-        })
+        response = client.post(
+            reverse("users:account_request_detail", args=[request_row.pk]),
+            {
+                "accept-raison_sociale": "OF DUPONT FORMATION",
+                "accept-nom": "Dupont Formation",
+                "accept": "",
+            },
+        )
     assert response.status_code == 302
     assert len(mail.outbox) == 1
     link = re.search(r"http://\S+/activer/\S+/", mail.outbox[0].body).group(0)
@@ -49,21 +62,34 @@ def test_a2_a3_a4_a5_b2_e2_f_g2_h1_whole_path(client, django_capture_on_commit_c
     response = client.post(path, {"new_password1": "Formation!2026", "new_password2": "Formation!2026"})
     assert response.status_code == 302 and response.url == reverse("users:login")
     # A5 login by e-mail
-    response = client.post(reverse("users:login"), {"username": "marie.dupont@example.org", "password": "Formation!2026"})
+    response = client.post(
+        reverse("users:login"), {"username": "marie.dupont@example.org", "password": "Formation!2026"}
+    )
     assert response.status_code == 302
     response = client.get(reverse("dashboard"))
     assert response.status_code == 200
     assert "Formations en cours de création" in response.content.decode()
     # E2-E4: a non-certifying formation
-    response = client.post(reverse("formations:create"), {
-        "certifiante": "non", "intitule": "Initiation à la comptabilité", "action": "create",
-    })
+    response = client.post(
+        reverse("formations:create"),
+        {
+            "certifiante": "non",
+            "intitule": "Initiation à la comptabilité",
+            "action": "create",
+        },
+    )
     assert response.status_code == 302
     formation = Formation.objects.get()
-    response = client.post(reverse("formations:detail", args=[formation.reference]), {
-        "f-intitule": "Initiation à la comptabilité", "f-objectif": "Tenir une comptabilité simple.",
-        "f-contenu": "Écritures courantes.", "f-niveau_entree": "1", "action": "add_session",
-    })
+    response = client.post(
+        reverse("formations:detail", args=[formation.reference]),
+        {
+            "f-intitule": "Initiation à la comptabilité",
+            "f-objectif": "Tenir une comptabilité simple.",
+            "f-contenu": "Écritures courantes.",
+            "f-niveau_entree": "1",
+            "action": "add_session",
+        },
+    )
     assert response.status_code == 302
     session_url = response.url
     response = client.get(session_url)
@@ -75,23 +101,39 @@ def test_a2_a3_a4_a5_b2_e2_f_g2_h1_whole_path(client, django_capture_on_commit_c
 
     LieuFactory(structure=structure)
     form = {
-        "s-date_debut": "2026-09-01", "s-date_fin": "2027-06-30", "s-kind": "continue",
-        "s-modalite_enseignement": "0", "s-duree_centre": "300", "s-duree_entreprise": "100",
+        "s-date_debut": "2026-09-01",
+        "s-date_fin": "2027-06-30",
+        "s-kind": "continue",
+        "s-modalite_enseignement": "0",
+        "s-duree_centre": "300",
+        "s-duree_entreprise": "100",
     }
     response = client.post(session_url, {**form, "action": "add_place", "place": structure.lieux.get().pk})
     assert response.status_code == 302
-    response = client.post(session_url, {
-        **form, "action": "add_financement", "fin-financeur": dispositif.financeur_id, "fin-dispositif": dispositif.pk,
-        "fin-nb_places": "10",
-    })
+    response = client.post(
+        session_url,
+        {
+            **form,
+            "action": "add_financement",
+            "fin-financeur": dispositif.financeur_id,
+            "fin-dispositif": dispositif.pk,
+            "fin-nb_places": "10",
+        },
+    )
     assert response.status_code == 302
     response = client.post(session_url, {**form, "action": "save"})
     assert response.status_code == 302
     # G1 submit
-    response = client.post(reverse("formations:detail", args=[formation.reference]), {
-        "f-intitule": "Initiation à la comptabilité", "f-objectif": "Tenir une comptabilité simple.",
-        "f-contenu": "Écritures courantes.", "f-niveau_entree": "1", "action": "submit",
-    })
+    response = client.post(
+        reverse("formations:detail", args=[formation.reference]),
+        {
+            "f-intitule": "Initiation à la comptabilité",
+            "f-objectif": "Tenir une comptabilité simple.",
+            "f-contenu": "Écritures courantes.",
+            "f-niveau_entree": "1",
+            "action": "submit",
+        },
+    )
     assert response.status_code == 302, [str(m) for m in response.context["messages"]]
     change = formation.change_requests.get()
     assert change.status == "submitted"

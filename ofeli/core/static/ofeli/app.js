@@ -37,9 +37,9 @@
   // Durée totale = en centre + en entreprise, shown as the user types (F11).
   function setupDurations(root) {
     root.querySelectorAll("[data-duration-total]").forEach(function (out) {
-      var form = out.closest("form");
-      var a = form.querySelector("[name$='duree_centre']");
-      var b = form.querySelector("[name$='duree_entreprise']");
+      var a = document.querySelector("[name$='duree_centre']");
+      var b = document.querySelector("[name$='duree_entreprise']");
+      if (!a || !b) return;
       function update() {
         var total = (parseInt(a.value, 10) || 0) + (parseInt(b.value, 10) || 0);
         out.value = total;
