@@ -20,11 +20,7 @@ def entries(name):
 
 
 def choices(name, *, exclude=(), with_code=True):
-    return [
-        (code, f"{code} - {label}" if with_code else label)
-        for code, label in entries(name)
-        if code not in exclude
-    ]
+    return [(code, f"{code} - {label}" if with_code else label) for code, label in entries(name) if code not in exclude]
 
 
 def label(name, code):

@@ -106,7 +106,11 @@ class Certification(models.Model):
     codes_rome = models.CharField("codes ROME", max_length=200, blank=True)
     formacodes = models.CharField("codes Formacode", max_length=100, blank=True)
     replaced_by = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replaces",
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="replaces",
         verbose_name="remplacée par",
     )
     search_text = models.TextField(editable=False, blank=True)
@@ -144,9 +148,7 @@ class BlocCompetences(models.Model):
         ordering = ["certification", "code"]
         verbose_name = "bloc de compétences"
         verbose_name_plural = "blocs de compétences"
-        constraints = [
-            models.UniqueConstraint(fields=["certification", "code"], name="bloc_certification_code_unique")
-        ]
+        constraints = [models.UniqueConstraint(fields=["certification", "code"], name="bloc_certification_code_unique")]
 
     def __str__(self):
         return f"{self.code} - {self.libelle}"
