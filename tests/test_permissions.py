@@ -27,7 +27,10 @@ def intruder(client):
 def test_b2_of_user_cannot_open_another_structure_record(client, intruder):
     other = StructureFactory()
     assert client.get(reverse("structures:detail", args=[other.reference])).status_code == 403
-    assert client.post(reverse("structures:detail", args=[other.reference]), {"action": "request_change"}).status_code == 403
+    assert (
+        client.post(reverse("structures:detail", args=[other.reference]), {"action": "request_change"}).status_code
+        == 403
+    )
 
 
 def test_b2_of_user_cannot_choose_another_structure_space(client, intruder):
@@ -50,8 +53,9 @@ def test_f6_forged_place_of_another_structure_is_refused(client):
     sv = change.formation_version.sessions.get()
     foreign = LieuFactory()  # belongs to another structure
     url = reverse("formations:session", args=[change.formation.reference, sv.session.reference])
-    response = client.post(url, {"s-kind": "continue", "s-modalite_enseignement": "0", "action": "add_place",
-                                 "place": foreign.pk})
+    response = client.post(
+        url, {"s-kind": "continue", "s-modalite_enseignement": "0", "action": "add_place", "place": foreign.pk}
+    )
     assert response.status_code == 200
     assert not SessionPlace.objects.filter(session_version=sv, lieu=foreign).exists()
 
@@ -60,7 +64,8 @@ def test_g_staff_screens_refuse_of_users_and_anonymous(client, intruder):
     change = draft_formation()
     services.submit(change, change.created_by)
     urls = [
-        reverse("workflow:queue"), reverse("workflow:review", args=[change.pk]),
+        reverse("workflow:queue"),
+        reverse("workflow:review", args=[change.pk]),
         reverse("users:account_requests"),
     ]
     for url in urls:

@@ -3,7 +3,14 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from ofeli.core.identifiers import siren_of, uai_check_letter, validate_nda, validate_siren, validate_siret, validate_uai
+from ofeli.core.identifiers import (
+    siren_of,
+    uai_check_letter,
+    validate_nda,
+    validate_siren,
+    validate_siret,
+    validate_uai,
+)
 
 
 @pytest.mark.parametrize("siret", ["21860076500018", "43256884800027", "218 600 765 00018"])

@@ -60,12 +60,16 @@ def test_g1_one_open_change_request_per_formation_is_enforced_by_the_database():
     change = draft_formation()
     with pytest.raises(IntegrityError), transaction.atomic():
         ChangeRequest.objects.create(
-            kind=ChangeKind.FORMATION, structure=change.structure, formation=change.formation,
+            kind=ChangeKind.FORMATION,
+            structure=change.structure,
+            formation=change.formation,
             status=ChangeStatus.SUBMITTED,
         )
     # a closed request does not count
     ChangeRequest.objects.create(
-        kind=ChangeKind.FORMATION, structure=change.structure, formation=change.formation,
+        kind=ChangeKind.FORMATION,
+        structure=change.structure,
+        formation=change.formation,
         status=ChangeStatus.REFUSED,
     )
 
