@@ -20,6 +20,7 @@ from ofeli.formations.models import Formation, FormationVersion, Session, Sessio
 from ofeli.structures.models import Structure, StructureVersion
 
 from . import notifications, rules
+from .signals import send_offer_changed
 from .enums import EDITABLE_STATUSES, OPEN_STATUSES, ChangeKind, ChangeStatus, HistoryAction
 from .history import record
 from .models import ChangeRequest
@@ -265,10 +266,12 @@ def accept(change, staff, comment=""):
         Formation.objects.filter(pk=change.formation_id).update(
             live_version=change.formation_version_id, published_at=now
         )
+        send_offer_changed([change.formation_id])
     else:
         Structure.objects.filter(pk=change.structure_id).update(
             live_version=change.structure_version_id, admin_updated_at=now, admin_updated_by=staff
         )
+        send_offer_changed(Formation.objects.filter(structure=change.structure_id).values_list("pk", flat=True))
     record(
         HistoryAction.ACCEPTED,
         staff,
@@ -333,6 +336,7 @@ def set_formation_archived(formation, staff, archived):
     formation.archived_at = timezone.now() if archived else None
     formation.save(update_fields=["archived_at"])
     record(HistoryAction.ARCHIVED if archived else HistoryAction.REACTIVATED, staff, formation=formation)
+    send_offer_changed([formation.pk])
 
 
 @transaction.atomic
@@ -347,3 +351,4 @@ def set_session_archived(session, staff, archived):
         formation=session.formation,
         details=f"Session {session.reference}",
     )
+    send_offer_changed([session.formation_id])
