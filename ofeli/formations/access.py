@@ -5,7 +5,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
 
 from ofeli.users.perms import can_access_structure, can_edit_formation
-from ofeli.workflow.enums import EDITABLE_STATUSES
+from ofeli.workflow.enums import EDITABLE_STATUSES, ChangeStatus
 from ofeli.workflow.services import open_change_request
 
 from .models import Formation, SessionVersion
@@ -21,7 +21,13 @@ class FormationContext:
         self.change = open_change_request(formation=formation)
         self.version = self.change.formation_version if self.change else formation.live_version
         self.may_edit = can_edit_formation(request.user, formation)
-        self.editing = bool(self.may_edit and self.change and self.change.status in EDITABLE_STATUSES)
+        # Carif staff may correct a submitted request before accepting it (G2).
+        self.staff_correction = bool(
+            self.change and request.user.is_carif and self.change.status == ChangeStatus.SUBMITTED
+        )
+        self.editing = bool(
+            self.may_edit and self.change and (self.change.status in EDITABLE_STATUSES or self.staff_correction)
+        )
 
 
 def get_formation(request, reference):

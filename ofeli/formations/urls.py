@@ -1,11 +1,11 @@
 from django.urls import path
 
-from . import views
+from . import search, views
 
 app_name = "formations"
 
 urlpatterns = [
-    path("", views.search, name="search"),
+    path("", search.search, name="search"),
     path("ajouter/", views.create, name="create"),
     path("certifications/", views.certification_results, name="certification_results"),
     path("mesures/", views.mesures, name="mesures"),

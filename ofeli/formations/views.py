@@ -7,7 +7,6 @@ re-renders the page with what was typed (F15); a half-complete draft is saved as
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Q
 from django.shortcuts import redirect, render
@@ -21,67 +20,13 @@ from ofeli.referentials.models import Certification
 from ofeli.structures.forms import LieuForm
 from ofeli.structures.models import Lieu, Structure
 from ofeli.workflow import services
-from ofeli.workflow.enums import ChangeStatus, HistoryAction
+from ofeli.workflow.enums import HistoryAction
 from ofeli.workflow.history import record
 
 from .access import get_formation, get_session_version
 from .forms import CertificationChoiceForm, FinancementForm, FormationForm, SessionForm
 from .models import Financement, Formation, SessionPlace, SessionTrainer
-from .queries import STATE_LABELS, formation_state, with_open_change
-
-# --- search (D1-D3, essentials; the full search screen is issue « Search and exports ») ---
-
-
-@structure_required
-def search(request):
-    structure = request.current_structure
-    reference = request.GET.get("reference", "").strip().upper()
-    etat = request.GET.get("etat", "")
-    formations = with_open_change(
-        Formation.objects.filter(structure=structure).select_related("live_version", "structure")
-    ).order_by("-created_at")
-    if reference:
-        formations = formations.filter(Q(reference=reference) | Q(sessions__reference=reference)).distinct()
-    state_filters = {
-        "creation": Q(live_version__isnull=True, open_status=ChangeStatus.DRAFT),
-        "brouillon": Q(live_version__isnull=False, open_status=ChangeStatus.DRAFT),
-        "diffusion": Q(live_version__isnull=False, archived_at__isnull=True),
-        "attente": Q(open_status=ChangeStatus.SUBMITTED),
-        "complement": Q(open_status=ChangeStatus.NEEDS_INFO),
-        "archive": Q(archived_at__isnull=False),
-        "erreur_liens": ~Q(link_error=""),
-    }
-    if etat in state_filters:
-        formations = formations.filter(state_filters[etat])
-    page = Paginator(formations, 25).get_page(request.GET.get("page"))
-    rows = []
-    from ofeli.workflow.models import ChangeRequest
-
-    drafts = {
-        c.formation_id: c.formation_version
-        for c in ChangeRequest.objects.filter(
-            pk__in=[f.open_change_id for f in page if f.open_change_id]
-        ).select_related("formation_version")
-    }
-    for formation in page:
-        version = drafts.get(formation.pk) or formation.live_version
-        state = formation_state(formation, formation.open_status)
-        rows.append({"formation": formation, "version": version, "state": state, "state_label": STATE_LABELS[state]})
-    return render(
-        request,
-        "formations/search.html",
-        {
-            "page_obj": page,
-            "rows": rows,
-            "reference": reference,
-            "etat": etat,
-            "states": [
-                (k, STATE_LABELS[k]) for k in ("creation", "brouillon", "diffusion", "attente", "complement", "archive")
-            ],
-            "page_title": "Formations",
-        },
-    )
-
+from .queries import STATE_LABELS, formation_state
 
 # --- creating a formation (E1-E4) --------------------------------------------------------
 
@@ -204,10 +149,10 @@ def detail(request, reference):
                     )
                     return redirect("formations:session", reference, copy.session.reference)
                 if action.startswith("remove:"):
-                    services.remove_session(ctx.change, get_session_version(ctx, action.split(":", 1)[1]))
+                    services.remove_session(ctx.change, get_session_version(ctx, action.split(":", 1)[1]), request.user)
                     messages.success(request, "La session est retirée de la formation.")
                     return redirect("formations:detail", reference)
-                services.save_draft(ctx.change, request.user)
+                services.save_draft(ctx.change, request.user, "Informations générales de la formation")
             if action == "submit":
                 try:
                     services.submit(ctx.change, request.user)
@@ -285,7 +230,7 @@ def session(request, reference, session_reference):
                 form.save()
                 done = _session_action(request, ctx, sv, action, fin_form, lieu_form)
             if done == "back":
-                services.save_draft(ctx.change, request.user)
+                services.save_draft(ctx.change, request.user, f"Session {sv.session.reference}")
                 messages.success(request, "Session sauvegardée dans le brouillon.")
                 return redirect(reverse("formations:detail", args=[reference]) + "#sessions")
             if done is True:

@@ -124,7 +124,11 @@ def start_structure_change(structure, user):
     return change
 
 
-def ensure_editable(change):
+def ensure_editable(change, user=None):
+    """The OF user edits a draft or a request sent back for more information; Carif staff
+    may also correct a submitted request before accepting it (the correction is logged)."""
+    if user is not None and user.is_carif and change.status == ChangeStatus.SUBMITTED:
+        return
     if change.status not in EDITABLE_STATUSES:
         raise WorkflowError(f"Cette demande n'est plus modifiable : elle est « {change.get_status_display()} ».")
 
@@ -136,7 +140,7 @@ def ensure_editable(change):
 def add_session(change, user, **fields):
     """A blank session whose organisme formateur (principal) is the organisme responsable
     and whose lieu (principal) is the responsable's first place, if any (F3, F6)."""
-    ensure_editable(change)
+    ensure_editable(change, user)
     structure = change.formation.structure
     session = Session.objects.create(reference=next_reference("S"), formation=change.formation)
     version = SessionVersion.objects.create(formation_version=change.formation_version, session=session, **fields)
@@ -153,7 +157,7 @@ def add_session(change, user, **fields):
 @transaction.atomic
 def duplicate_session(change, session_version, user):
     """« Dupliquer » (E6): every field of the session, under a new Numéro CARIF."""
-    ensure_editable(change)
+    ensure_editable(change, user)
     if session_version.formation_version_id != change.formation_version_id:
         raise WorkflowError("Cette session n'appartient pas à la demande en cours.")
     (copy,) = copy_session_versions([session_version], change.formation_version, new_identities=True)
@@ -161,8 +165,8 @@ def duplicate_session(change, session_version, user):
 
 
 @transaction.atomic
-def remove_session(change, session_version):
-    ensure_editable(change)
+def remove_session(change, session_version, user=None):
+    ensure_editable(change, user)
     if session_version.formation_version_id != change.formation_version_id:
         raise WorkflowError("Cette session n'appartient pas à la demande en cours.")
     session = session_version.session
@@ -175,11 +179,23 @@ def remove_session(change, session_version):
 
 
 @transaction.atomic
-def save_draft(change, user):
+def save_draft(change, user, what=""):
     """« Sauvegarder le brouillon » (F15): the data is already saved by the forms; this
-    records the moment and the author."""
-    ensure_editable(change)
+    records the moment and the author. A Carif correction of a submitted request is
+    written in the history (G2)."""
+    ensure_editable(change, user)
     now = timezone.now()
+    if user.is_carif:
+        ChangeRequest.objects.filter(pk=change.pk).update(updated_at=now)
+        record(
+            HistoryAction.STAFF_EDIT,
+            user,
+            structure=change.structure,
+            formation=change.formation,
+            change_request=change,
+            details=what,
+        )
+        return
     ChangeRequest.objects.filter(pk=change.pk).update(updated_at=now)
     Structure.objects.filter(pk=change.structure_id).update(of_updated_at=now, of_updated_by=user)
 

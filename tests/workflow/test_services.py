@@ -149,3 +149,25 @@ def test_e6_duplicate_session_gets_new_numero_carif_and_copies_children():
     assert copy.date_debut == sv.date_debut
     assert copy.financements.count() == sv.financements.count() == 1
     assert copy.trainers.get().is_principal
+
+
+def test_g2_staff_correction_of_a_submitted_request_is_logged(client):
+    from django.urls import reverse
+
+    from ofeli.workflow.enums import HistoryAction
+
+    change = draft_formation()
+    services.submit(change, change.created_by)
+    staff = StaffFactory()
+    client.force_login(staff)
+    url = reverse("formations:detail", args=[change.formation.reference])
+    response = client.post(url, {"f-intitule": "Comptabilité des petites entreprises", "action": "save"})
+    assert response.status_code == 302
+    change.refresh_from_db()
+    assert change.status == ChangeStatus.SUBMITTED
+    assert change.formation_version.intitule == "Comptabilité des petites entreprises"
+    assert change.history.filter(action=HistoryAction.STAFF_EDIT, author=staff).exists()
+    # the OF user cannot edit while the request waits
+    client.force_login(change.created_by)
+    response = client.post(url, {"f-intitule": "Autre intitulé", "action": "save"})
+    assert response.status_code == 403
