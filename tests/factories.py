@@ -20,22 +20,23 @@ from ofeli.workflow.models import ChangeRequest
 SIRETS = ["21860076500018", "43256884800027", "52927342700037", "91044669900019", "79090903000013"]
 
 
-def luhn_siret(n):
-    """A valid SIRET built from a number (for factories)."""
-    base = f"{n:013d}"
-    for last in range(10):
-        candidate = base + str(last)
+def luhn_complete(prefix):
+    """``prefix`` followed by the digit that makes it pass the Luhn check."""
+    for last in "0123456789":
+        candidate = prefix + last
         total = 0
         for i, ch in enumerate(reversed(candidate)):
-            d = int(ch)
-            if i % 2 == 1:
-                d *= 2
-                if d > 9:
-                    d -= 9
-            total += d
+            d = int(ch) * (2 if i % 2 else 1)
+            total += d - 9 if d > 9 else d
         if total % 10 == 0:
             return candidate
-    raise AssertionError
+    raise AssertionError(prefix)
+
+
+def luhn_siret(n):
+    """A valid SIRET (valid SIREN too) built from a number, one SIREN per number."""
+    siren = luhn_complete(f"{(n * 7919) % 10**8:08d}")
+    return luhn_complete(siren + "0001")
 
 
 class UserFactory(DjangoModelFactory):
@@ -172,6 +173,14 @@ class DispositifFactory(DjangoModelFactory):
     entered_by = "OF"
 
 
+class ApprenticeshipDispositifFactory(DispositifFactory):
+    code = "AOP02"
+    libelle = "Contrat d'apprentissage"
+    financeur = factory.SubFactory(FinanceurFactory, code="98018", libelle="OPCO", lheo_code="16")
+    training_kind = "alternance"
+    is_apprenticeship = True
+
+
 class CertificationFactory(DjangoModelFactory):
     class Meta:
         model = rm.Certification
@@ -234,6 +243,7 @@ def draft_formation(
             fm.Financement.objects.create(
                 session_version=sv, dispositif=DispositifFactory(), financeur=FinanceurFactory(), nb_places=12
             )
+            fm.RecruitmentSlot.objects.create(session_version=sv, modalite="7", structure=structure)
     change.refresh_from_db()
     return change
 

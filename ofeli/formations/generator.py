@@ -794,6 +794,7 @@ def ensure_referentials():
                         "entered_by": entered_by,
                         "training_kind": kind,
                         "is_public_funds": public_funds,
+                        "is_apprenticeship": d_code == "AOP02",
                     },
                 )
     return structure_type, structure_state
@@ -841,7 +842,7 @@ def load_dispositifs():
             d.financeur.lheo_code,
             d.training_kind,
             d.entered_by,
-            d.training_kind == TrainingKind.ALTERNANCE and "apprentissage" in d.libelle.lower(),
+            d.is_apprenticeship,
         )
         groups[_profile_of(row)].append(row)
     return groups
@@ -1401,6 +1402,9 @@ class OfferGenerator:
                     "structure": structure,
                 }
             )
+        else:
+            # F13: at least one of the three France Travail modalities on every session.
+            slots.append({"modalite": "7", "commentaire": "Candidature par dossier.", "structure": structure})
         fields = {
             "kind": {"alternance": TrainingKind.ALTERNANCE, "scolaire": TrainingKind.SCOLAIRE}.get(
                 profile, TrainingKind.CONTINUE

@@ -1,14 +1,20 @@
-"""Rules on a whole formation version, checked before submission (G1).
+"""Rules on a formation version, checked before submission (G1), and the single-value
+rules the forms share with them, so the messages are the same everywhere.
 
-Each function returns ``Problem`` rows; the same checks back the forms' own validation
-where a rule concerns one field, so the messages are the same everywhere."""
+A draft may be saved half complete (F15): what is *missing* is only checked here, at
+« Soumettre pour validation »; what is *wrong* (an end date before the start date...) is
+refused by the forms at once."""
+
+import datetime
 
 from ofeli.core.problems import Problem
 from ofeli.core.text import is_all_capitals
+from ofeli.referentials import lheo
 
 from .enums import ModaliteEnseignement
 
 TEXT_LIMIT = 3000
+EXTRA_MONTH_END = (1, 31)  # « vous pouvez ajouter un mois » after 31/12
 
 
 def intitule_problem(intitule):
@@ -18,6 +24,18 @@ def intitule_problem(intitule):
         return (
             "L'intitulé ne doit pas être écrit en majuscules : écrivez-le en minuscules accentuées, "
             "avec une majuscule au début."
+        )
+    return None
+
+
+def acronym_warning(intitule):
+    """E4: acronyms are discouraged (a warning, not a refusal)."""
+    words = [w.strip("().,;:") for w in (intitule or "").split()]
+    acronyms = [w for w in words if 2 <= len(w) <= 6 and w.isalpha() and w.isupper()]
+    if acronyms:
+        return (
+            f"Évitez les sigles et acronymes ({', '.join(acronyms)}) : l'intitulé doit être compréhensible "
+            "par l'internaute."
         )
     return None
 
@@ -36,10 +54,28 @@ def dates_problem(date_debut, date_fin):
     return None
 
 
+def calendar_year_problem(date_debut, date_fin, a_la_demande, entree_sortie_permanente):
+    """F2: a session « à la demande » or « entrée-sortie permanente » covers one calendar
+    year (a month more is allowed); a new year is a new session."""
+    if not (a_la_demande or entree_sortie_permanente) or not (date_debut and date_fin):
+        return None
+    limit = datetime.date(date_debut.year + 1, *EXTRA_MONTH_END)
+    if date_fin > limit:
+        return (
+            "Pour une session à la demande ou en entrée-sortie permanente, indiquez une année civile "
+            f"(du 01/01/{date_debut.year} au 31/12/{date_debut.year}, un mois de plus est possible : "
+            f"au plus tard le {limit:%d/%m/%Y}). Pour l'année suivante, dupliquez la session."
+        )
+    return None
+
+
 def duration_problem(duree_centre, duree_entreprise):
     total = (duree_centre or 0) + (duree_entreprise or 0)
     if total <= 0:
-        return "La durée totale est obligatoire et ne peut pas être zéro : indiquez la durée en centre et/ou en entreprise."
+        return (
+            "La durée totale est obligatoire et ne peut pas être zéro : indiquez la durée en centre "
+            "et/ou en entreprise."
+        )
     return None
 
 
@@ -52,6 +88,26 @@ def distance_problem(modalite, structure):
     return None
 
 
+def slot_overlap_problem(slots):
+    """F13: recruitment slots of a session never overlap. ``slots`` are objects with date,
+    heure_debut, heure_fin."""
+    dated = sorted(
+        (s for s in slots if s.date and s.heure_debut and s.heure_fin), key=lambda s: (s.date, s.heure_debut)
+    )
+    for first, second in zip(dated, dated[1:], strict=False):
+        if first.date == second.date and second.heure_debut < first.heure_fin:
+            return (
+                f"Les plages de recrutement du {first.date:%d/%m/%Y} se chevauchent "
+                f"({first.heure_debut:%H:%M}-{first.heure_fin:%H:%M} et "
+                f"{second.heure_debut:%H:%M}-{second.heure_fin:%H:%M})."
+            )
+    return None
+
+
+def is_apprenticeship(sv):
+    return any(f.dispositif.is_apprenticeship for f in sv.financements.all())
+
+
 def formation_problems(version):
     problems = []
     formation = version.formation
@@ -62,15 +118,48 @@ def formation_problems(version):
         message = text_limit_problem(getattr(version, field), label)
         if message:
             problems.append(Problem(message, field=field))
-    sessions = list(version.sessions.select_related("session").prefetch_related("trainers", "places"))
+    sessions = list(
+        version.sessions.select_related("session").prefetch_related(
+            "trainers",
+            "places",
+            "contacts",
+            "financements__dispositif",
+            "cycles",
+            "blocs__blocs",
+            "blocs__certification__blocs",
+            "recruitment_slots",
+        )
+    )
     if not sessions:
         problems.append(Problem("Ajoutez au moins une session à la formation.", field="sessions"))
+    if any(is_apprenticeship(sv) for sv in sessions) and not version.duree_cycle:
+        problems.append(
+            Problem(
+                "La durée cycle est obligatoire pour une formation en apprentissage (BTS : 2, Bac pro : 3...).",
+                field="duree_cycle",
+            )
+        )
+    seen = {}
     for sv in sessions:
-        problems.extend(session_problems(sv, formation))
+        problems.extend(session_problems(sv, formation, version))
+        principal = next((p.lieu_id for p in sv.places.all() if p.is_principal), None)
+        key = (sv.date_debut, sv.date_fin, principal, sv.kind)
+        if sv.date_debut and key in seen:
+            problems.append(
+                Problem(
+                    f"Les sessions {seen[key]} et {sv.session.reference} ont les mêmes dates, le même lieu et le "
+                    "même type de formation : une seule session par date, par lieu et par type de formation.",
+                    target=sv.session.reference,
+                    field="date_debut",
+                    section="dates",
+                )
+            )
+        seen.setdefault(key, sv.session.reference)
     return problems
 
 
-def session_problems(sv, formation):
+def session_problems(sv, formation, version=None):
+    version = version or sv.formation_version
     ref = sv.session.reference
     problems = []
 
@@ -79,14 +168,58 @@ def session_problems(sv, formation):
             problems.append(Problem(f"Session {ref} : {message}", target=ref, field=field, section=section))
 
     add(dates_problem(sv.date_debut, sv.date_fin), "date_debut", "dates")
+    add(
+        calendar_year_problem(sv.date_debut, sv.date_fin, sv.a_la_demande, sv.entree_sortie_permanente),
+        "date_fin",
+        "dates",
+    )
     trainers = list(sv.trainers.all())
     if not any(t.is_principal for t in trainers):
         add("choisissez l'organisme formateur principal.", "trainers", "organisation")
     places = list(sv.places.all())
     if not places:
-        add("ajoutez au moins un lieu de formation.", "places", "organisation")
+        add("ajoutez au moins un lieu de formation.", "places", "lieux")
     elif not any(p.is_principal for p in places):
-        add("choisissez le lieu de formation principal.", "places", "organisation")
+        add("choisissez le lieu de formation principal.", "places", "lieux")
     add(distance_problem(sv.modalite_enseignement, formation.structure), "modalite_enseignement", "organisation")
+    apprenticeship = is_apprenticeship(sv)
+    if apprenticeship and any(not c.type_contact for c in sv.contacts.all()):
+        add("le type de contact est obligatoire pour une session en apprentissage.", "contacts", "contacts")
+    if not sv.financements.all():
+        add("ajoutez au moins un financement.", "financements", "financements")
+    cycles = list(sv.cycles.all())
+    if apprenticeship and not cycles:
+        add(
+            "les cycles de l'alternance sont obligatoires pour une session en apprentissage "
+            "(une ligne par année accessible en apprentissage).",
+            "cycles",
+            "cycles",
+        )
+    if version.duree_cycle and any(c.annee > version.duree_cycle for c in cycles):
+        add(f"l'année cycle ne peut pas dépasser la durée cycle de la formation ({version.duree_cycle}).", "cycles", "cycles")
+    for blocs in sv.blocs.all():
+        chosen = {b.pk for b in blocs.blocs.all()}
+        if blocs.type_validation == "1" and chosen != {b.pk for b in blocs.certification.blocs.all()}:
+            add("une validation totale comprend tous les blocs de la certification.", "blocs", "blocs")
+        if blocs.type_validation in ("0", "2") and not chosen:
+            add("sélectionnez les blocs de compétences de la validation partielle.", "blocs", "blocs")
     add(duration_problem(sv.duree_centre, sv.duree_entreprise), "duree_centre", "durees")
+    slots = list(sv.recruitment_slots.all())
+    if not any(s.modalite in lheo.FRANCE_TRAVAIL_RECRUITMENT_CODES for s in slots):
+        add(
+            "ajoutez au moins une de ces modalités de recrutement : « Réunion d'information collective », "
+            "« Rendez-vous individuel » ou « Inscription sur candidature ».",
+            "recruitment_slots",
+            "inscription",
+        )
+    for slot in slots:
+        if slot.date and sv.date_fin and slot.date >= sv.date_fin:
+            add(
+                f"la plage de recrutement du {slot.date:%d/%m/%Y} doit commencer avant la fin de la session.",
+                "recruitment_slots",
+                "inscription",
+            )
+    add(slot_overlap_problem(slots), "recruitment_slots", "inscription")
+    if sv.debut_inscription and sv.fin_inscription and sv.fin_inscription < sv.debut_inscription:
+        add("la fin d'inscription doit suivre le début d'inscription.", "fin_inscription", "inscription")
     return problems

@@ -14,19 +14,16 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from ofeli.core.decorators import structure_required
-from ofeli.core.models import next_reference
 from ofeli.core.text import normalize_search
 from ofeli.referentials.models import Certification
-from ofeli.structures.forms import LieuForm
-from ofeli.structures.models import Lieu, Structure
+from ofeli.structures.models import Structure
 from ofeli.workflow import services
-from ofeli.workflow.enums import HistoryAction
-from ofeli.workflow.history import record
 
 from .access import get_formation, get_session_version
 from .forms import CertificationChoiceForm, FinancementForm, FormationForm, SessionForm
-from .models import Financement, Formation, SessionPlace, SessionTrainer
+from .models import Formation
 from .queries import STATE_LABELS, formation_state
+from .session_editor import QUESTION_KEY, SessionEditor
 
 # --- creating a formation (E1-E4) --------------------------------------------------------
 
@@ -209,44 +206,56 @@ def request_change(request, reference):
 
 @login_required
 def session(request, reference, session_reference):
+    """The session record (F1-F15): read mode, or one form with every section when a
+    change request is open and editable."""
     ctx = get_formation(request, reference)
     sv = get_session_version(ctx, session_reference)
-    structure = ctx.formation.structure
-    form = SessionForm(instance=sv, structure=structure, prefix="s")
-    fin_form = FinancementForm(user=request.user)
-    lieu_form = LieuForm(form_id="session-form")
-    trainer_query = request.POST.get("trainer_q", "") if request.method == "POST" else ""
+    editor = SessionEditor(request, ctx, sv)
+    published = None
+    if ctx.formation.live_version_id and ctx.formation.live_version_id != sv.formation_version_id:
+        published = ctx.formation.live_version.sessions.filter(session=sv.session).first()
+    form_kwargs = {
+        "instance": sv,
+        "structure": ctx.formation.structure,
+        "places": editor.place_choices(),
+        "contacts": editor.contact_choices(),
+        "published": published,
+        "prefix": "s",
+    }
+    form = SessionForm(**form_kwargs)
     if request.method == "POST":
         if not ctx.editing:
             raise PermissionDenied
-        form = SessionForm(request.POST, instance=sv, structure=structure, prefix="s")
-        action = request.POST.get("action", "save")
-        if action == "add_financement" or action == "refresh_mesures":
-            fin_form = FinancementForm(request.POST, user=request.user)
-        if action == "create_place":
-            lieu_form = LieuForm(request.POST, form_id="session-form")
+        form = SessionForm(request.POST, **form_kwargs)
         if form.is_valid():
             with transaction.atomic():
                 form.save()
-                done = _session_action(request, ctx, sv, action, fin_form, lieu_form)
-            if done == "back":
-                services.save_draft(ctx.change, request.user, f"Session {sv.session.reference}")
-                messages.success(request, "Session sauvegardée dans le brouillon.")
-                return redirect(reverse("formations:detail", args=[reference]) + "#sessions")
-            if done is True:
-                return redirect(
-                    reverse("formations:session", args=[reference, session_reference]) + request.POST.get("anchor", "")
-                )
+                editor.build_forms()
+                if editor.action == "save":
+                    services.save_draft(ctx.change, request.user, f"Session {sv.session.reference}")
+                    messages.success(request, "Session sauvegardée dans le brouillon.")
+                    return redirect(reverse("formations:detail", args=[reference]) + "#sessions")
+                outcome = editor.run()
+            if outcome is not None:
+                url = reverse("formations:session", args=[reference, session_reference])
+                return redirect(url + outcome.anchor)
         else:
+            editor.build_forms()
             messages.error(
                 request,
                 "La session n'est pas enregistrée : corrigez les champs signalés. Ce que vous avez saisi est conservé.",
             )
+    else:
+        editor.build_forms()
     siblings = list(ctx.version.sessions.values_list("session__reference", flat=True))
     position = siblings.index(sv.session.reference)
+    trainer_query = request.POST.get("trainer_q", "").strip() if request.method == "POST" else ""
     trainer_results = []
-    if trainer_query or request.POST.get("action") == "search_trainer":
-        trainer_results = trainer_search(trainer_query, structure, same_network=bool(request.POST.get("same_network")))
+    if editor.action == "search_trainer":
+        trainer_results = trainer_search(
+            trainer_query, ctx.formation.structure, same_network=bool(request.POST.get("same_network"))
+        )
+    question = ctx.editing and request.session.get(QUESTION_KEY) == sv.pk
     return render(
         request,
         "formations/session.html",
@@ -254,17 +263,22 @@ def session(request, reference, session_reference):
             "ctx": ctx,
             "sv": sv,
             "form": form,
-            "fin_form": fin_form,
-            "lieu_form": lieu_form,
+            "editor": editor,
             "formation": ctx.formation,
+            "version": ctx.version,
             "trainers": sv.trainers.select_related("structure", "structure__live_version"),
             "places": sv.places.select_related("lieu"),
+            "contacts": sv.contacts.select_related("contact", "contact__structure"),
             "financements": sv.financements.select_related("dispositif", "financeur"),
-            "available_places": Lieu.objects.filter(structure__in=_place_owners(sv, structure)).exclude(
-                pk__in=sv.places.values("lieu_id")
-            ),
+            "cycles": sv.cycles.all(),
+            "blocs_rows": sv.blocs.select_related("certification").prefetch_related("blocs"),
+            "equipements": sv.equipements.all(),
+            "slots": sv.recruitment_slots.select_related("lieu", "structure"),
+            "available_places": editor.place_choices().exclude(pk__in=sv.places.values("lieu_id")),
             "trainer_query": trainer_query,
             "trainer_results": trainer_results,
+            "principal_question": question,
+            "apprenticeship": sv.financements.filter(dispositif__is_apprenticeship=True).exists(),
             "pager": {
                 "position": position + 1,
                 "count": len(siblings),
@@ -276,109 +290,23 @@ def session(request, reference, session_reference):
     )
 
 
-def _place_owners(sv, structure):
-    return [structure.pk, *sv.trainers.values_list("structure_id", flat=True)]
-
-
 def trainer_search(query, structure, same_network=False):
+    """F3: the structures list, filtered by text and « Même réseau » (same SIREN, same
+    network, parent and attached structures)."""
     qs = Structure.objects.select_related("live_version", "type", "etat").order_by("nom")
     if same_network:
-        network = Q(siren=structure.siren) if structure.siren else Q(pk=structure.pk)
+        network = Q(pk=structure.pk) | Q(parent_id=structure.pk)
+        if structure.siren:
+            network |= Q(siren=structure.siren)
         if structure.reseau:
             network |= Q(reseau=structure.reseau)
         if structure.parent_id:
             network |= Q(pk=structure.parent_id) | Q(parent_id=structure.parent_id)
-        network |= Q(parent_id=structure.pk)
         qs = qs.filter(network)
     if query:
-        qs = qs.filter(Q(nom__icontains=query) | Q(reference__iexact=query) | Q(siret=query.replace(" ", "")))
+        compact = query.replace(" ", "")
+        qs = qs.filter(Q(nom__icontains=query) | Q(reference__iexact=query) | Q(siret=compact) | Q(nda=compact))
     return qs[:30]
-
-
-def _session_action(request, ctx, sv, action, fin_form, lieu_form):
-    """Run the button's action once the plain fields are saved. Returns True to redirect
-    back to the session, "back" to go to the formation, None to re-render."""
-    if action == "save":
-        return "back"
-    if action == "stay":
-        return True
-    kind, _, arg = action.partition(":")
-    if kind == "add_trainer":
-        target = Structure.objects.filter(pk=request.POST.get("trainer")).first()
-        if target is None:
-            messages.error(request, "Sélectionnez l'organisme formateur à ajouter.")
-            return None
-        principal = not sv.trainers.filter(is_principal=True).exists()
-        SessionTrainer.objects.get_or_create(session_version=sv, structure=target, defaults={"is_principal": principal})
-        messages.success(request, f"Organisme formateur ajouté : {target.nom}.")
-        return True
-    if kind == "remove_trainer":
-        sv.trainers.filter(pk=arg).delete()
-        return True
-    if kind == "principal_trainer":
-        trainer = sv.trainers.filter(pk=arg).first()
-        if trainer:
-            sv.trainers.update(is_principal=False)
-            SessionTrainer.objects.filter(pk=trainer.pk).update(is_principal=True)
-            messages.info(
-                request,
-                "L'organisme formateur principal a changé. Vérifiez le lieu de formation principal et le lieu d'inscription.",
-            )
-        return True
-    if kind == "add_place":
-        lieu = Lieu.objects.filter(
-            pk=request.POST.get("place"), structure__in=_place_owners(sv, ctx.formation.structure)
-        ).first()
-        if lieu is None:
-            messages.error(request, "Sélectionnez un lieu de formation parmi ceux proposés.")
-            return None
-        principal = not sv.places.filter(is_principal=True).exists()
-        SessionPlace.objects.get_or_create(session_version=sv, lieu=lieu, defaults={"is_principal": principal})
-        return True
-    if kind == "create_place":
-        if not lieu_form.is_valid():
-            return None
-        lieu = Lieu.objects.create(
-            reference=next_reference("L"),
-            structure=ctx.formation.structure,
-            created_by=request.user,
-            **lieu_form.cleaned_data,
-        )
-        principal = not sv.places.filter(is_principal=True).exists()
-        SessionPlace.objects.create(session_version=sv, lieu=lieu, is_principal=principal)
-        record(
-            HistoryAction.PLACE_CHANGED,
-            request.user,
-            structure=ctx.formation.structure,
-            details=f"Lieu {lieu.reference} créé : {lieu}",
-        )
-        messages.success(request, f"Lieu « {lieu.nom} » créé et choisi pour la session.")
-        return True
-    if kind == "remove_place":
-        sv.places.filter(pk=arg).delete()
-        return True
-    if kind == "principal_place":
-        if sv.places.filter(pk=arg).exists():
-            sv.places.update(is_principal=False)
-            SessionPlace.objects.filter(pk=arg).update(is_principal=True)
-        return True
-    if kind == "add_financement":
-        if fin_form.is_valid():
-            Financement.objects.create(
-                session_version=sv,
-                financeur=fin_form.cleaned_data["financeur"],
-                dispositif=fin_form.cleaned_data["dispositif"],
-                nb_places=fin_form.cleaned_data["nb_places"],
-                numero_marche=fin_form.cleaned_data["numero_marche"],
-            )
-            return True
-        return None
-    if kind == "remove_financement":
-        sv.financements.filter(pk=arg).delete()
-        return True
-    if kind in ("refresh_mesures", "search_trainer"):
-        return None
-    return True
 
 
 @login_required

@@ -124,6 +124,7 @@ def load_dispositifs(result, financeurs):
             "entered_by": r["entered_by"],
             "training_kind": r["training_kind"],
             "is_public_funds": r["is_public_funds"],
+            "is_apprenticeship": r.get("is_apprenticeship", False),
             "is_active": r.get("is_active", True),
         }
         for r in read_data("dispositifs.json")

@@ -58,6 +58,10 @@ class Dispositif(models.Model):
         "type de formation", max_length=12, choices=TrainingKind.choices, default=TrainingKind.CONTINUE
     )
     is_public_funds = models.BooleanField("fonds publics", default=False)
+    is_apprenticeship = models.BooleanField(
+        "contrat d'apprentissage", default=False,
+        help_text="Les sessions financées par ce dispositif sont des sessions en apprentissage (F7, F9).",
+    )
     is_active = models.BooleanField("actif", default=True)
 
     class Meta:

@@ -18,12 +18,13 @@ from django.utils import timezone
 from ofeli.core.models import next_reference
 from ofeli.formations.models import Formation, FormationVersion, Session, SessionPlace, SessionTrainer, SessionVersion
 from ofeli.structures.models import Structure, StructureVersion
+from ofeli.structures.places import trainer_lieu
 
 from . import notifications, rules
-from .signals import send_offer_changed
 from .enums import EDITABLE_STATUSES, OPEN_STATUSES, ChangeKind, ChangeStatus, HistoryAction
 from .history import record
 from .models import ChangeRequest
+from .signals import send_offer_changed
 from .versions import copy_formation_version, copy_session_versions, copy_structure_version
 
 
@@ -139,13 +140,13 @@ def ensure_editable(change, user=None):
 @transaction.atomic
 def add_session(change, user, **fields):
     """A blank session whose organisme formateur (principal) is the organisme responsable
-    and whose lieu (principal) is the responsable's first place, if any (F3, F6)."""
+    and whose lieu (principal) is at the responsable's address, when it is complete (F3, F6)."""
     ensure_editable(change, user)
     structure = change.formation.structure
     session = Session.objects.create(reference=next_reference("S"), formation=change.formation)
     version = SessionVersion.objects.create(formation_version=change.formation_version, session=session, **fields)
     SessionTrainer.objects.create(session_version=version, structure=structure, is_principal=True)
-    lieu = structure.lieux.order_by("pk").first()
+    lieu = trainer_lieu(structure, user, any_place=True)
     if lieu is not None:
         SessionPlace.objects.create(session_version=version, lieu=lieu, is_principal=True)
         if version.lieu_inscription_id is None:

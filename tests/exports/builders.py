@@ -76,8 +76,8 @@ def full_published_formation():
         "kind": TrainingKind.ALTERNANCE,
         "a_la_demande": True,
         "entree_sortie_permanente": True,
-        "date_debut": datetime.date(2026, 9, 1),
-        "date_fin": datetime.date(2027, 9, 30),
+        "date_debut": datetime.date(2026, 1, 1),
+        "date_fin": datetime.date(2026, 12, 31),
         "autres_of_formateurs": "Interventions ponctuelles de professionnels de l'assurance.",
         "modalite_enseignement": ModaliteEnseignement.MIXTE,
         "commentaire_financement": long_text(300),
@@ -142,6 +142,7 @@ def full_published_formation():
         session_version=sv, type_equipement="11", cout_indicatif=Decimal("149.50"), commentaire="Ordinateur portable."
     )
     fm.Equipement.objects.create(session_version=sv, type_equipement="10")
+    sv.recruitment_slots.all().delete()  # replace the factory's default slot
     fm.RecruitmentSlot.objects.create(
         session_version=sv,
         modalite="9",

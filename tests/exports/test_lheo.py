@@ -21,6 +21,8 @@ from ofeli.formations.models import Formation, Session
 from ofeli.workflow import services
 from tests.exports.builders import full_published_formation, long_text
 from tests.factories import (
+    DispositifFactory,
+    FinanceurFactory,
     StaffFactory,
     StructureFactory,
     StructureStateFactory,
@@ -161,7 +163,7 @@ def test_h2_lheo_23_full_formation_maps_every_optional_part(offer):
     assert doc.text("l:equipement/l:type-equipement", action) == ["11", "10"]
     assert doc.text("l:equipement/l:cout-indicatif-equipement", action) == ["150"]
     assert doc.text("l:date-information/l:date", action) == ["20260512"]
-    assert doc.text("l:periode/l:*", session) == ["20260901", "20270930"]
+    assert doc.text("l:periode/l:*", session) == ["20260101", "20261231"]
     assert doc.text("l:periode-inscription/l:periode/l:*", session) == ["20260301", "20260831"]
     assert doc.text("l:etat-recrutement", session) == ["1"]
     assert sorted(doc.text("l:recrutement/l:modalite-recrutement", session)) == ["7", "8", "9"]
@@ -240,6 +242,8 @@ def test_h2_lheo_exports_only_the_published_offer(version):
         date_fin=datetime.date(2027, 3, 31),
         duree_centre=100,
     )
+    new_sv.financements.create(dispositif=DispositifFactory(), financeur=FinanceurFactory())
+    new_sv.recruitment_slots.create(modalite="7", structure=changed.structure)
     services.submit(change, change.created_by)
 
     data, stats = export(version)

@@ -232,7 +232,7 @@ def test_sessions_are_complete_and_coherent():
         apprenticeship = any(f.dispositif.code == "AOP02" for f in financements)
         assert len(sv.cycles.all()) == (sv.formation_version.duree_cycle if apprenticeship else 0)
         for slot in sv.recruitment_slots.all():
-            assert slot.modalite == "9" and slot.date <= sv.date_fin
+            assert slot.modalite in {"7", "9"} and (slot.date is None or slot.date < sv.date_fin)
         if sv.modalite_enseignement == "2":
             assert sv.formation_version.formation.structure.nda.startswith("24")
         kinds[sv.kind] += 1
