@@ -280,8 +280,11 @@ class FinancementForm(base.Form):
                 dispositifs__entered_by=EnteredBy.OF, dispositifs__is_active=True
             ).distinct()
             del self.fields["etat"]
+        # The mesures depend on the financeur: none until one is chosen (F8).
         if financeur_id and str(financeur_id).isdigit():
             dispositifs = dispositifs.filter(financeur_id=financeur_id)
+        else:
+            dispositifs = dispositifs.none()
         self.fields["dispositif"].queryset = dispositifs
         _attach(self)
 

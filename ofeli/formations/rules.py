@@ -14,6 +14,8 @@ from ofeli.referentials import lheo
 from .enums import ModaliteEnseignement
 
 TEXT_LIMIT = 3000
+# Fields of the session page's plain form (their input id is id_s-<name>).
+PLAIN_FIELDS = {"date_debut", "date_fin", "modalite_enseignement", "duree_centre", "fin_inscription"}
 EXTRA_MONTH_END = (1, 31)  # « vous pouvez ajouter un mois » after 31/12
 
 
@@ -131,7 +133,7 @@ def formation_problems(version):
         )
     )
     if not sessions:
-        problems.append(Problem("Ajoutez au moins une session à la formation.", field="sessions"))
+        problems.append(Problem("Ajoutez au moins une session à la formation.", field="sessions", section="sessions"))
     if any(is_apprenticeship(sv) for sv in sessions) and not version.duree_cycle:
         problems.append(
             Problem(
@@ -151,7 +153,7 @@ def formation_problems(version):
                     "même type de formation : une seule session par date, par lieu et par type de formation.",
                     target=sv.session.reference,
                     field="date_debut",
-                    section="dates",
+                    section="id_s-date_debut",
                 )
             )
         seen.setdefault(key, sv.session.reference)
@@ -164,8 +166,10 @@ def session_problems(sv, formation, version=None):
     problems = []
 
     def add(message, field, section):
+        # ``section`` becomes the HTML anchor: a plain field's input, else the collection's block.
         if message:
-            problems.append(Problem(f"Session {ref} : {message}", target=ref, field=field, section=section))
+            anchor = f"id_s-{field}" if field in PLAIN_FIELDS else field
+            problems.append(Problem(f"Session {ref} : {message}", target=ref, field=field, section=anchor))
 
     add(dates_problem(sv.date_debut, sv.date_fin), "date_debut", "dates")
     add(
@@ -196,7 +200,11 @@ def session_problems(sv, formation, version=None):
             "cycles",
         )
     if version.duree_cycle and any(c.annee > version.duree_cycle for c in cycles):
-        add(f"l'année cycle ne peut pas dépasser la durée cycle de la formation ({version.duree_cycle}).", "cycles", "cycles")
+        add(
+            f"l'année cycle ne peut pas dépasser la durée cycle de la formation ({version.duree_cycle}).",
+            "cycles",
+            "cycles",
+        )
     for blocs in sv.blocs.all():
         chosen = {b.pk for b in blocs.blocs.all()}
         if blocs.type_validation == "1" and chosen != {b.pk for b in blocs.certification.blocs.all()}:

@@ -40,7 +40,7 @@ QUESTION_KEY = "principal_trainer_question"
 ANCHORS = {
     "trainer": "#organisation",
     "principal": "#organisation",
-    "place": "#lieux",
+    "place": "#places",
     "contact": "#contacts",
     "financement": "#financements",
     "mesures": "#financements",

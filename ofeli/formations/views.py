@@ -23,6 +23,7 @@ from .access import get_formation, get_session_version
 from .forms import CertificationChoiceForm, FinancementForm, FormationForm, SessionForm
 from .models import Formation
 from .queries import STATE_LABELS, formation_state
+from .rules import formation_problems
 from .session_editor import QUESTION_KEY, SessionEditor
 
 # --- creating a formation (E1-E4) --------------------------------------------------------
@@ -122,6 +123,7 @@ def detail(request, reference):
         raise PermissionDenied
     form = FormationForm(instance=ctx.version, prefix="f") if ctx.editing else None
     problems = []
+    submitted_attempt = False
     if request.method == "POST":
         if not ctx.editing:
             raise PermissionDenied
@@ -155,6 +157,7 @@ def detail(request, reference):
                     services.submit(ctx.change, request.user)
                 except services.SubmissionBlocked as blocked:
                     problems = blocked.problems
+                    submitted_attempt = True
                     messages.error(request, str(blocked))
                 else:
                     messages.success(
@@ -170,6 +173,9 @@ def detail(request, reference):
             "trainers__structure", "places__lieu", "financements__dispositif"
         )
     )
+    if ctx.editing and not problems and request.method == "GET" and not ctx.staff_correction:
+        # Rules that would block « Soumettre pour validation », listed before the user tries.
+        problems = formation_problems(ctx.version)
     return render(
         request,
         "formations/detail.html",
@@ -180,6 +186,7 @@ def detail(request, reference):
             "form": form,
             "sessions": sessions,
             "problems": problems,
+            "submitted_attempt": submitted_attempt,
             "state_label": STATE_LABELS[formation_state(formation, ctx.change.status if ctx.change else None)],
             "history": formation.history.select_related("author")[:20],
             "page_title": f"Formation {formation.reference}",
