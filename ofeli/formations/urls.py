@@ -12,4 +12,9 @@ urlpatterns = [
     path("<str:reference>/", views.detail, name="detail"),
     path("<str:reference>/demande-de-modification/", views.request_change, name="request_change"),
     path("<str:reference>/sessions/<str:session_reference>/", views.session, name="session"),
+    path(
+        "<str:reference>/sessions/<str:session_reference>/structures/",
+        views.trainer_results,
+        name="trainer_results",
+    ),
 ]

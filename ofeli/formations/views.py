@@ -284,6 +284,7 @@ def session(request, reference, session_reference):
             "available_places": editor.place_choices().exclude(pk__in=sv.places.values("lieu_id")),
             "trainer_query": trainer_query,
             "trainer_results": trainer_results,
+            "trainer_searched": editor.action == "search_trainer",
             "principal_question": question,
             "apprenticeship": sv.financements.filter(dispositif__is_apprenticeship=True).exists(),
             "pager": {
@@ -294,6 +295,21 @@ def session(request, reference, session_reference):
             },
             "page_title": f"Session {sv.session.reference}",
         },
+    )
+
+
+@login_required
+def trainer_results(request, reference, session_reference):
+    """htmx type-ahead of « Rechercher une structure » (F3)."""
+    ctx = get_formation(request, reference)
+    get_session_version(ctx, session_reference)
+    query = request.GET.get("trainer_q", "").strip()
+    same_network = bool(request.GET.get("same_network"))
+    results = trainer_search(query, ctx.formation.structure, same_network) if (query or same_network) else []
+    return render(
+        request,
+        "formations/_trainer_results.html",
+        {"trainer_results": results, "searched": bool(query or same_network)},
     )
 
 

@@ -92,8 +92,9 @@ def test_f1_published_session_opens_in_read_mode_with_demande_de_modification(cl
 
 def test_f2_end_before_start_is_refused_and_nothing_typed_is_lost(of_client, url, sv):
     response = of_client.post(
-        url, plain(sv, date_debut="2026-09-10", date_fin="2026-09-01", prerequis="Bac", duree_hebdomadaire="35")
-        | {"action": "save"}
+        url,
+        plain(sv, date_debut="2026-09-10", date_fin="2026-09-01", prerequis="Bac", duree_hebdomadaire="35")
+        | {"action": "save"},
     )
     assert response.status_code == 200
     content = text(response)
@@ -116,15 +117,19 @@ def test_f2_new_year_is_a_new_session_not_a_moved_end_date(client):
     user = formation.change_requests.first().created_by
     live = formation.live_version.sessions.get()
     live.date_debut, live.date_fin, live.entree_sortie_permanente = (
-        datetime.date(2026, 1, 1), datetime.date(2026, 12, 31), True,
+        datetime.date(2026, 1, 1),
+        datetime.date(2026, 12, 31),
+        True,
     )
     live.save()
     change = services.start_formation_change(formation, user)
     sv = change.formation_version.sessions.get()
     client.force_login(user)
     url = reverse("formations:session", args=[formation.reference, sv.session.reference])
-    response = client.post(url, plain(sv, date_debut="2027-01-01", date_fin="2027-12-31", entree_sortie_permanente="on")
-                           | {"action": "stay"})
+    response = client.post(
+        url,
+        plain(sv, date_debut="2027-01-01", date_fin="2027-12-31", entree_sortie_permanente="on") | {"action": "stay"},
+    )
     assert "Dupliquer" in text(response)
     assert "il faut créer une nouvelle session chaque année" in text(response).lower()
 
@@ -141,7 +146,13 @@ def test_f3_search_with_meme_reseau_and_add_trainer(of_client, url, sv, change):
     structure = change.formation.structure
     sister = StructureFactory(nom="Antenne du réseau", parent=structure)
     stranger = StructureFactory(nom="Autre organisme")
-    response = of_client.post(url, plain(sv, ) | {"action": "search_trainer", "trainer_q": "", "same_network": "1"})
+    response = of_client.post(
+        url,
+        plain(
+            sv,
+        )
+        | {"action": "search_trainer", "trainer_q": "", "same_network": "1"},
+    )
     content = text(response)
     assert "Antenne du réseau" in content and "Autre organisme" not in content
     response = of_client.post(url, plain(sv) | {"action": "search_trainer", "trainer_q": "Autre"})
@@ -154,7 +165,9 @@ def test_f3_search_with_meme_reseau_and_add_trainer(of_client, url, sv, change):
 def test_f3_changing_principal_trainer_asks_and_oui_updates_places(of_client, url, sv):
     other = StructureFactory(nom="3 SIGMA")
     other.live_version.adresse, other.live_version.code_postal, other.live_version.ville = (
-        "12 Rue de la Gare", "37310", "Chambourg-sur-Indre",
+        "12 Rue de la Gare",
+        "37310",
+        "Chambourg-sur-Indre",
     )
     other.live_version.save()
     of_client.post(url, plain(sv) | {"action": "add_trainer", "trainer": other.pk})
@@ -210,8 +223,14 @@ def test_f5_distance_training_accepted_for_region_24(of_client, url, sv):
 
 
 def lieu_data(**overrides):
-    data = {"lieu-nom": "Plateau technique", "lieu-adresse": "14 Allée de Malétrenne", "lieu-code_postal": "37400",
-            "lieu-ville": "Amboise", "lieu-latitude": "47.400000", "lieu-longitude": "0.980000"}
+    data = {
+        "lieu-nom": "Plateau technique",
+        "lieu-adresse": "14 Allée de Malétrenne",
+        "lieu-code_postal": "37400",
+        "lieu-ville": "Amboise",
+        "lieu-latitude": "47.400000",
+        "lieu-longitude": "0.980000",
+    }
     data.update({f"lieu-{k}": v for k, v in overrides.items()})
     return data
 
@@ -231,13 +250,22 @@ def test_f6_generic_addresses_are_refused(of_client, url, sv, adresse):
 
 
 def test_f6_place_outside_the_region_is_refused(of_client, url, sv):
-    response = of_client.post(url, plain(sv) | lieu_data(code_postal="75011", ville="Paris") | {"action": "create_place"})
+    response = of_client.post(
+        url, plain(sv) | lieu_data(code_postal="75011", ville="Paris") | {"action": "create_place"}
+    )
     assert "région Centre-Val de Loire" in text(response)
 
 
 def test_f6_near_duplicate_place_is_flagged_then_confirmed(of_client, url, sv, change):
-    LieuFactory(structure=change.formation.structure, nom="Plateau", adresse="14 allée de Malétrenne", code_postal="37400",
-                ville="Amboise", latitude=Decimal("47.400100"), longitude=Decimal("0.980100"))
+    LieuFactory(
+        structure=change.formation.structure,
+        nom="Plateau",
+        adresse="14 allée de Malétrenne",
+        code_postal="37400",
+        ville="Amboise",
+        latitude=Decimal("47.400100"),
+        longitude=Decimal("0.980100"),
+    )
     response = of_client.post(url, plain(sv) | lieu_data() | {"action": "create_place"})
     assert "Ce lieu ressemble à un lieu déjà enregistré" in text(response)
     assert not sv.places.filter(lieu__nom="Plateau technique").exists()
@@ -247,8 +275,13 @@ def test_f6_near_duplicate_place_is_flagged_then_confirmed(of_client, url, sv, c
 
 
 def test_f6_one_principal_place_and_pick_existing(of_client, url, sv, change):
-    other = LieuFactory(structure=change.formation.structure, nom="Autre site", adresse="1 Rue Viollet le Duc",
-                        code_postal="37600", ville="Loches")
+    other = LieuFactory(
+        structure=change.formation.structure,
+        nom="Autre site",
+        adresse="1 Rue Viollet le Duc",
+        code_postal="37600",
+        ville="Loches",
+    )
     of_client.post(url, plain(sv) | {"action": "add_place", "place": other.pk})
     place = sv.places.get(lieu=other)
     assert not place.is_principal
@@ -262,7 +295,9 @@ def test_f6_one_principal_place_and_pick_existing(of_client, url, sv, change):
 def test_f7_contacts_come_from_the_users_structures_only(of_client, url, sv, change):
     own = ContactFactory(structure=change.formation.structure)
     foreign = ContactFactory()
-    response = of_client.post(url, plain(sv) | {"action": "add_contact", "ct-contact": foreign.pk, "ct-type_contact": "3"})
+    response = of_client.post(
+        url, plain(sv) | {"action": "add_contact", "ct-contact": foreign.pk, "ct-type_contact": "3"}
+    )
     assert response.status_code == 200
     assert not sv.contacts.filter(contact=foreign).exists()
     of_client.post(url, plain(sv) | {"action": "add_contact", "ct-contact": own.pk, "ct-type_contact": "3"})
@@ -290,10 +325,12 @@ def test_f8_mesures_depend_on_the_financeur(of_client):
 
 def test_f8_of_user_cannot_enter_a_carif_scheme(of_client, url, sv):
     region = FinanceurFactory(code="98010", libelle="Conseil régional", lheo_code="2")
-    carif = DispositifFactory(code="PRF01", libelle="Programme régional : Parcours métiers", financeur=region,
-                              entered_by="CARIF")
-    response = of_client.post(url, plain(sv) | {"action": "add_financement", "fin-financeur": region.pk,
-                                                "fin-dispositif": carif.pk})
+    carif = DispositifFactory(
+        code="PRF01", libelle="Programme régional : Parcours métiers", financeur=region, entered_by="CARIF"
+    )
+    response = of_client.post(
+        url, plain(sv) | {"action": "add_financement", "fin-financeur": region.pk, "fin-dispositif": carif.pk}
+    )
     assert "saisie uniquement par l'équipe OFeli" in text(response) or "Sélectionnez" in text(response)
     assert not sv.financements.filter(dispositif=carif).exists()
 
@@ -303,9 +340,17 @@ def test_f8_carif_may_enter_a_carif_scheme(client, url, sv, change):
     region = FinanceurFactory(code="98010", libelle="Conseil régional", lheo_code="2")
     carif = DispositifFactory(code="PRF01", libelle="Programme régional", financeur=region, entered_by="CARIF")
     client.force_login(StaffFactory())
-    response = client.post(url, plain(sv) | {"action": "add_financement", "fin-financeur": region.pk,
-                                             "fin-dispositif": carif.pk, "fin-numero_marche": "2026-PRF-01",
-                                             "fin-etat": "DI"})
+    response = client.post(
+        url,
+        plain(sv)
+        | {
+            "action": "add_financement",
+            "fin-financeur": region.pk,
+            "fin-dispositif": carif.pk,
+            "fin-numero_marche": "2026-PRF-01",
+            "fin-etat": "DI",
+        },
+    )
     assert response.status_code == 302
     assert sv.financements.get(dispositif=carif).numero_marche == "2026-PRF-01"
 
@@ -313,8 +358,11 @@ def test_f8_carif_may_enter_a_carif_scheme(client, url, sv, change):
 def test_f8_mesure_of_another_financeur_is_refused(of_client, url, sv):
     apprenticeship = ApprenticeshipDispositifFactory()
     private = DispositifFactory()
-    response = of_client.post(url, plain(sv) | {"action": "add_financement", "fin-financeur": private.financeur_id,
-                                                "fin-dispositif": apprenticeship.pk})
+    response = of_client.post(
+        url,
+        plain(sv)
+        | {"action": "add_financement", "fin-financeur": private.financeur_id, "fin-dispositif": apprenticeship.pk},
+    )
     assert response.status_code == 200
     assert sv.financements.count() == 1
 
@@ -323,8 +371,9 @@ def test_f8_mesure_of_another_financeur_is_refused(of_client, url, sv):
 
 
 def test_f9_cycle_impossible_while_duree_cycle_is_empty(of_client, url, sv):
-    response = of_client.post(url, plain(sv) | {"action": "add_cycle", "cy-annee": "1", "cy-type_cycle": "1",
-                                                "cy-type_alternance": "1"})
+    response = of_client.post(
+        url, plain(sv) | {"action": "add_cycle", "cy-annee": "1", "cy-type_cycle": "1", "cy-type_alternance": "1"}
+    )
     assert "tant que la durée cycle de la formation n'est pas renseignée" in text(response)
     assert not sv.cycles.exists()
 
@@ -360,17 +409,28 @@ def certified(client):
 
 def test_f10_totale_selects_every_bloc(certified):
     client, url, sv, certification, blocs = certified
-    client.post(url, plain(sv) | {"action": "add_blocs", "bl-certification": certification.pk, "bl-type_validation": "1"})
+    client.post(
+        url, plain(sv) | {"action": "add_blocs", "bl-certification": certification.pk, "bl-type_validation": "1"}
+    )
     assert set(sv.blocs.get().blocs.all()) == set(blocs)
 
 
 def test_f10_partielle_requires_a_choice(certified):
     client, url, sv, certification, blocs = certified
-    response = client.post(url, plain(sv) | {"action": "add_blocs", "bl-certification": certification.pk,
-                                             "bl-type_validation": "0"})
+    response = client.post(
+        url, plain(sv) | {"action": "add_blocs", "bl-certification": certification.pk, "bl-type_validation": "0"}
+    )
     assert "Sélectionnez les blocs concernés" in text(response)
-    client.post(url, plain(sv) | {"action": "add_blocs", "bl-certification": certification.pk,
-                                  "bl-type_validation": "0", "bl-blocs": [blocs[0].pk]})
+    client.post(
+        url,
+        plain(sv)
+        | {
+            "action": "add_blocs",
+            "bl-certification": certification.pk,
+            "bl-type_validation": "0",
+            "bl-blocs": [blocs[0].pk],
+        },
+    )
     assert list(sv.blocs.get().blocs.all()) == [blocs[0]]
 
 
@@ -392,14 +452,23 @@ def test_f11_total_duration_is_sum_and_never_zero(of_client, url, sv, change):
 
 
 def test_f12_modalites_and_equipements(of_client, url, sv):
-    of_client.post(url, plain(sv, prerequis="Avoir obtenu le bac", type_parcours="1", rythme="30",
-                              modalites_pedagogiques=["1", "3"]) | {"action": "stay"})
+    of_client.post(
+        url,
+        plain(sv, prerequis="Avoir obtenu le bac", type_parcours="1", rythme="30", modalites_pedagogiques=["1", "3"])
+        | {"action": "stay"},
+    )
     sv.refresh_from_db()
     assert (sv.prerequis, sv.type_parcours, sv.rythme, sv.modalites_pedagogiques) == (
-        "Avoir obtenu le bac", "1", "30", ["1", "3"])
+        "Avoir obtenu le bac",
+        "1",
+        "30",
+        ["1", "3"],
+    )
     response = of_client.post(url, plain(sv) | {"action": "add_equipement", "eq-type_equipement": ""})
     assert "Choisissez le type d'équipement" in text(response)
-    of_client.post(url, plain(sv) | {"action": "add_equipement", "eq-type_equipement": "10", "eq-cout_indicatif": "150"})
+    of_client.post(
+        url, plain(sv) | {"action": "add_equipement", "eq-type_equipement": "10", "eq-cout_indicatif": "150"}
+    )
     assert sv.equipements.get().cout_indicatif == Decimal("150")
 
 
@@ -407,8 +476,15 @@ def test_f12_modalites_and_equipements(of_client, url, sv):
 
 
 def slot(sv, change, **overrides):
-    data = {"rs-modalite": "9", "rs-date": "2026-08-19", "rs-heure_debut": "10:00", "rs-heure_fin": "11:00",
-            "rs-nb_places": "10", "rs-structure": change.formation.structure.pk, "rs-use_trainer_address": "on"}
+    data = {
+        "rs-modalite": "9",
+        "rs-date": "2026-08-19",
+        "rs-heure_debut": "10:00",
+        "rs-heure_fin": "11:00",
+        "rs-nb_places": "10",
+        "rs-structure": change.formation.structure.pk,
+        "rs-use_trainer_address": "on",
+    }
     data.update({f"rs-{k}": v for k, v in overrides.items()})
     return plain(sv) | data | {"action": "add_slot"}
 
@@ -444,8 +520,9 @@ def test_f13_one_france_travail_modality_required(change, sv):
 
 
 def test_f13_inscription_dates_ordered(of_client, url, sv):
-    response = of_client.post(url, plain(sv, debut_inscription="2026-08-31", fin_inscription="2026-08-05")
-                              | {"action": "stay"})
+    response = of_client.post(
+        url, plain(sv, debut_inscription="2026-08-31", fin_inscription="2026-08-05") | {"action": "stay"}
+    )
     assert "La fin d'inscription doit être postérieure" in text(response)
 
 
@@ -453,11 +530,24 @@ def test_f13_inscription_dates_ordered(of_client, url, sv):
 
 
 def test_f14_logistique_saved(of_client, url, sv):
-    of_client.post(url, plain(sv, hebergement="Internat possible", restauration="Self", transport="Bus ligne 4",
-                              acces_handicapes="Locaux accessibles") | {"action": "stay"})
+    of_client.post(
+        url,
+        plain(
+            sv,
+            hebergement="Internat possible",
+            restauration="Self",
+            transport="Bus ligne 4",
+            acces_handicapes="Locaux accessibles",
+        )
+        | {"action": "stay"},
+    )
     sv.refresh_from_db()
     assert (sv.hebergement, sv.restauration, sv.transport, sv.acces_handicapes) == (
-        "Internat possible", "Self", "Bus ligne 4", "Locaux accessibles")
+        "Internat possible",
+        "Self",
+        "Bus ligne 4",
+        "Locaux accessibles",
+    )
 
 
 def test_f15_half_complete_draft_is_saved_and_resumed(of_client, change, sv, url):
@@ -469,3 +559,18 @@ def test_f15_half_complete_draft_is_saved_and_resumed(of_client, change, sv, url
     assert 'id="session-form"' in content  # still editable later
     with pytest.raises(services.SubmissionBlocked):
         services.submit(change, change.created_by)
+
+
+def test_f3_trainer_type_ahead_returns_matching_structures(of_client, change, sv):
+    StructureFactory(nom="2CBI")
+    url = reverse("formations:trainer_results", args=[change.formation.reference, sv.session.reference])
+    content = text(of_client.get(url, {"trainer_q": "2CB"}))
+    assert "2CBI" in content and 'name="trainer"' in content
+
+
+def test_f3_trainer_type_ahead_refuses_another_structures_formation(client, change, sv):
+    from tests.factories import MembershipFactory
+
+    client.force_login(MembershipFactory().user)
+    url = reverse("formations:trainer_results", args=[change.formation.reference, sv.session.reference])
+    assert client.get(url, {"trainer_q": "a"}).status_code == 403
