@@ -121,6 +121,10 @@ def test_a2_a3_a4_a5_b2_e2_f_g2_h1_whole_path(client, django_capture_on_commit_c
         },
     )
     assert response.status_code == 302
+    response = client.post(
+        session_url, {**form, "action": "add_slot", "rs-modalite": "7", "rs-structure": structure.pk}
+    )
+    assert response.status_code == 302
     response = client.post(session_url, {**form, "action": "save"})
     assert response.status_code == 302
     # G1 submit

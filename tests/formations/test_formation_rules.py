@@ -47,7 +47,9 @@ def test_e4_texts_limited_to_3000_characters():
 
 
 def test_e4_pasted_control_characters_are_cleaned():
-    form = formation_form(objectif="Savoir\u200b compter\u00a0les\x0b heures\r\nsuite", intitule="Gestion\u200b de paie")
+    form = formation_form(
+        objectif="Savoir\u200b compter\u00a0les\x0b heures\r\nsuite", intitule="Gestion\u200b de paie"
+    )
     assert form.is_valid(), form.errors
     assert form.cleaned_data["objectif"] == "Savoir compter les heures\nsuite"
     assert form.cleaned_data["intitule"] == "Gestion de paie"
@@ -101,8 +103,12 @@ def test_e1_same_certification_is_a_likely_duplicate(client):
 
 def test_e2_certification_search_by_label_codes_and_published_by_default(client):
     published = CertificationFactory()
-    inactive = CertificationFactory(code_certifinfo="102925", intitule="Titre professionnel gestionnaire comptable et fiscal",
-                                    code_rncp="31677", etat="1")
+    inactive = CertificationFactory(
+        code_certifinfo="102925",
+        intitule="Titre professionnel gestionnaire comptable et fiscal",
+        code_rncp="31677",
+        etat="1",
+    )
     client.force_login(MembershipFactory().user)
     url = reverse("formations:certification_results")
     for query in ("assurance", "38234", "RNCP38234", "94419", "ASSURANCE"):
