@@ -1,6 +1,7 @@
 from django.urls import include, path
 
 from ofeli.core import views as core
+from ofeli.structures import views as structures
 
 handler400 = "ofeli.core.views.error_400"
 handler403 = "ofeli.core.views.error_403"
@@ -13,8 +14,11 @@ ofeli_patterns = [
     path("espace-structure/choisir/", core.set_structure, name="set_structure"),
     path("", include("ofeli.users.urls")),
     path("structures/", include("ofeli.structures.urls")),
+    path("adresses/", structures.address_suggestions, name="address_suggestions"),
     path("formations/", include("ofeli.formations.urls")),
+    path("exports/", include("ofeli.exports.urls")),
     path("carif/demandes/", include("ofeli.workflow.urls")),
+    path("carif/", include("ofeli.backoffice.urls")),
     path("", include("ofeli.messaging.urls")),
 ]
 

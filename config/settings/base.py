@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "ofeli.messaging",
     "ofeli.exports",
     "ofeli.public",
+    "ofeli.backoffice",
 ]
 
 MIDDLEWARE = [

@@ -17,29 +17,33 @@ from .models import Memo, Message
 
 @login_required
 def inbox(request):
-    """The messages of the current structure; staff without a current structure see every
-    unread message of the organisations."""
+    """The messages of the current structure, in both directions (I1). Opening the page
+    marks the Carif's messages as read. Carif staff have their own screen: every thread,
+    with unread counts on both sides (each structure's thread is one click away)."""
+    if request.user.is_carif:
+        return redirect("backoffice:threads")
     structure = request.current_structure
-    if structure is None and not request.user.is_carif:
-        return redirect("choose_structure")
     if structure is None:
-        rows = Message.objects.filter(from_carif=False).select_related("structure", "author")
-        form = None
-    else:
-        rows = Message.objects.filter(structure=structure).select_related("author")
-        form = MessageForm(request.POST or None, request.FILES or None)
-        if request.method == "POST" and form.is_valid():
-            message = form.save(commit=False)
-            message.structure = structure
-            message.author = request.user
-            message.from_carif = request.user.is_carif
-            message.save()
-            flash.success(request, "Message envoyé.")
-            return redirect("messaging:inbox")
-        # Opening the thread marks the other side's messages as read.
-        rows.filter(from_carif=not request.user.is_carif, read_at__isnull=True).update(read_at=timezone.now())
+        return redirect("choose_structure")
+    rows = Message.objects.filter(structure=structure).select_related("author")
+    form = MessageForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        message = form.save(commit=False)
+        message.structure = structure
+        message.author = request.user
+        message.from_carif = False
+        message.save()
+        flash.success(request, "Message envoyé à l'équipe OFeli.")
+        return redirect("messaging:inbox")
+    unread = rows.filter(from_carif=True, read_at__isnull=True).count()
     page = Paginator(rows, 30).get_page(request.GET.get("page"))
-    return render(request, "messaging/inbox.html", {"page_obj": page, "form": form, "page_title": "Messagerie"})
+    page_messages = list(page)  # shown as unread this time, read from now on
+    rows.filter(from_carif=True, read_at__isnull=True).update(read_at=timezone.now())
+    return render(
+        request,
+        "messaging/inbox.html",
+        {"page_obj": page, "messages_shown": page_messages, "form": form, "unread": unread, "page_title": "Messagerie"},
+    )
 
 
 @login_required

@@ -1,13 +1,19 @@
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.tokens import default_token_generator
+from django.core.paginator import Paginator
+from django.db.models import Exists, OuterRef
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse_lazy
+from django.utils import timezone
 from django.utils.encoding import force_str
 from django.utils.http import urlsafe_base64_decode
 
+from ofeli.backoffice import services as backoffice
 from ofeli.core.decorators import carif_required
+from ofeli.structures.models import Structure
+from ofeli.workflow.working_hours import age_of
 
 from . import services
 from .enums import AccountRequestStatus
@@ -110,15 +116,28 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
 
 @carif_required
 def account_request_list(request):
+    """The queue of account requests (A3): oldest first, with their age in working hours and
+    whether a structure with the same SIRET (or SIREN) already exists."""
     status = request.GET.get("etat", AccountRequestStatus.PENDING)
     if status not in AccountRequestStatus.values:
         status = AccountRequestStatus.PENDING
-    rows = AccountRequest.objects.filter(status=status).select_related("processed_by", "structure")
+    rows = (
+        AccountRequest.objects.filter(status=status)
+        .select_related("processed_by", "structure")
+        .annotate(
+            known_siret=Exists(Structure.objects.filter(siret=OuterRef("siret"))),
+        )
+        .order_by("created_at" if status == AccountRequestStatus.PENDING else "-processed_at", "pk")
+    )
+    page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    now = timezone.now()
+    for row in page:
+        row.age = age_of(row.created_at, now) if row.status == AccountRequestStatus.PENDING else None
     return render(
         request,
         "users/account_request_list.html",
         {
-            "rows": rows,
+            "page_obj": page,
             "status": status,
             "statuses": AccountRequestStatus.choices,
             "page_title": "Demandes de compte",
@@ -144,12 +163,13 @@ def account_request_detail(request, pk):
             elif "refuse" in request.POST:
                 refuse_form = RefuseAccountForm(request.POST, prefix="refuse")
                 if refuse_form.is_valid():
-                    services.refuse_account_request(account, request.user, refuse_form.cleaned_data["reason"])
+                    backoffice.refuse_account_request(account, request.user, refuse_form.cleaned_data["reason"])
                     messages.success(request, "Demande refusée : le motif a été envoyé au demandeur.")
                     return redirect("users:account_requests")
         except services.AccountRequestError as error:
             messages.error(request, str(error))
             return redirect("users:account_request_detail", pk=account.pk)
+    same_siren = Structure.objects.filter(siren=account.siret[:9]).exclude(siret=account.siret).order_by("nom")[:20]
     return render(
         request,
         "users/account_request_detail.html",
@@ -157,6 +177,8 @@ def account_request_detail(request, pk):
             "account": account,
             "accept_form": accept_form,
             "refuse_form": refuse_form,
+            "same_siren": same_siren,
+            "age": age_of(account.created_at) if account.status == AccountRequestStatus.PENDING else None,
             "page_title": f"Demande de compte de {account.first_name} {account.last_name}",
         },
     )

@@ -5,11 +5,14 @@ line per row) so that every kind of field compares the same way; sessions are ma
 their Numéro CARIF, so added, removed and modified sessions are told apart."""
 
 import difflib
+import re
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
+from ofeli.formations.enums import ModalitePedagogique, RythmeCode
 from ofeli.formations.models import FormationVersion, SessionVersion
 
 FORMATION_FIELDS = [
@@ -18,11 +21,19 @@ FORMATION_FIELDS = [
     "duree_cycle",
     "niveau_entree",
     "niveau_sortie",
+    "objectif_general",
     "objectif",
     "contenu",
     "resultats_attendus",
+    "formacodes",
+    "codes_rome",
     "site_web",
 ]
+# Plain fields holding codes without model choices: their labels.
+CODE_LABELS = {
+    "rythme": dict(RythmeCode.choices),
+    "modalites_pedagogiques": dict(ModalitePedagogique.choices),
+}
 SESSION_EXCLUDE = {"id", "formation_version", "session", "duree_totale"}
 STRUCTURE_FIELDS = [
     "adresse",
@@ -48,6 +59,10 @@ def _display(instance, field_name):
         value = getattr(instance, field_name)
     if value is None or value == "" or value == []:
         return ""
+    labels = CODE_LABELS.get(field_name)
+    if labels:
+        codes = value if isinstance(value, list) else [value]
+        return ", ".join(labels.get(str(code), str(code)) for code in codes)
     if isinstance(value, bool):
         return "Oui" if value else "Non"
     if hasattr(value, "strftime"):
@@ -124,6 +139,46 @@ def _session_queryset(version):
     )
 
 
+_TOKENS = re.compile(r"\S+|\s+")
+
+
+def _tokens(text):
+    return _TOKENS.findall(text)
+
+
+def _html(tokens):
+    return escape("".join(tokens)).replace("\n", "<br>")
+
+
+def _word_diff(old, new):
+    """Word-level diff of two texts: (old with the removed words marked, new with the added
+    words marked, the list of opcodes). Line breaks are kept; screen readers hear
+    « retiré » / « ajouté » before each marked passage."""
+    a, b = _tokens(old), _tokens(new)
+    old_out, new_out = [], []
+    opcodes = difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes()
+    for op, a1, a2, b1, b2 in opcodes:
+        if op == "equal":
+            old_out.append(_html(a[a1:a2]))
+            new_out.append(_html(b[b1:b2]))
+            continue
+        if a2 > a1:
+            removed = _html(a[a1:a2])
+            old_out.append(
+                removed
+                if not "".join(a[a1:a2]).strip()
+                else f'<del class="diff-old"><span class="fr-sr-only">retiré : </span>{removed}</del>'
+            )
+        if b2 > b1:
+            added = _html(b[b1:b2])
+            new_out.append(
+                added
+                if not "".join(b[b1:b2]).strip()
+                else f'<ins class="diff-new"><span class="fr-sr-only">ajouté : </span>{added}</ins>'
+            )
+    return mark_safe("".join(old_out)), mark_safe("".join(new_out)), opcodes
+
+
 @dataclass
 class FieldChange:
     label: str
@@ -131,22 +186,44 @@ class FieldChange:
     new: str
 
     @property
+    def status(self):
+        """« added », « removed » or « modified »."""
+        if not self.old:
+            return "added"
+        if not self.new:
+            return "removed"
+        return "modified"
+
+    @property
     def is_long(self):
         return len(self.old) > LONG_TEXT or len(self.new) > LONG_TEXT or "\n" in self.old + self.new
 
+    @cached_property
+    def _diff(self):
+        return _word_diff(self.old, self.new)
+
+    @property
+    def old_html(self):
+        """The published text, removed words marked (long texts shown side by side)."""
+        return self._diff[0]
+
+    @property
+    def new_html(self):
+        """The new text, added words marked."""
+        return self._diff[1]
+
     @property
     def diff_html(self):
-        """Word-level diff of long texts: removed words struck, added words marked."""
-        old_words, new_words = self.old.split(" "), self.new.split(" ")
-        out = []
-        for op, a1, a2, b1, b2 in difflib.SequenceMatcher(None, old_words, new_words).get_opcodes():
-            if op == "equal":
-                out.append(escape(" ".join(old_words[a1:a2])))
-            if op in ("delete", "replace"):
-                out.append(f'<del class="diff-old">{escape(" ".join(old_words[a1:a2]))}</del>')
-            if op in ("insert", "replace"):
-                out.append(f'<ins class="diff-new">{escape(" ".join(new_words[b1:b2]))}</ins>')
-        return mark_safe(" ".join(out).replace("\n", "<br>"))
+        """Both at once, inline: removed words struck, added words marked."""
+        return mark_safe(f"{self._diff[0]}<br>{self._diff[1]}")
+
+
+SESSION_STATUS_LABELS = {
+    "added": "Ajoutée",
+    "removed": "Retirée",
+    "modified": "Modifiée",
+    "unchanged": "Inchangée",
+}
 
 
 @dataclass
@@ -154,6 +231,23 @@ class SessionChange:
     reference: str
     status: str  # "added", "removed", "modified", "unchanged"
     changes: list = field(default_factory=list)
+    dates: str = ""
+
+    @property
+    def status_label(self):
+        return SESSION_STATUS_LABELS[self.status]
+
+
+def session_summary(sessions):
+    """« 1 session ajoutée, 2 modifiées, 3 inchangées » for the review screen."""
+    counts = dict.fromkeys(SESSION_STATUS_LABELS, 0)
+    for s in sessions:
+        counts[s.status] += 1
+    words = {"added": "ajoutée", "removed": "retirée", "modified": "modifiée", "unchanged": "inchangée"}
+    parts = [
+        f"{n} session{'s' if n > 1 else ''} {words[status]}{'s' if n > 1 else ''}" for status, n in counts.items() if n
+    ]
+    return ", ".join(parts) or "Aucune session"
 
 
 def diff_dicts(old, new):
@@ -175,13 +269,38 @@ def compare_formations(published, draft):
     sessions = []
     for ref in sorted(set(old_sessions) | set(new_sessions)):
         if ref not in old_sessions:
-            sessions.append(SessionChange(ref, "added", diff_dicts({}, new_sessions[ref])))
+            change = SessionChange(ref, "added", diff_dicts({}, new_sessions[ref]))
         elif ref not in new_sessions:
-            sessions.append(SessionChange(ref, "removed", diff_dicts(old_sessions[ref], {})))
+            change = SessionChange(ref, "removed", diff_dicts(old_sessions[ref], {}))
         else:
             changes = diff_dicts(old_sessions[ref], new_sessions[ref])
-            sessions.append(SessionChange(ref, "modified" if changes else "unchanged", changes))
+            change = SessionChange(ref, "modified" if changes else "unchanged", changes)
+        snapshot = new_sessions.get(ref) or old_sessions[ref]
+        change.dates = _dates(snapshot)
+        sessions.append(change)
     return fields, sessions
+
+
+def _dates(snapshot):
+    start, end = snapshot.get(_label(SessionVersion, "date_debut")), snapshot.get(_label(SessionVersion, "date_fin"))
+    return f"du {start} au {end}" if start and end else ""
+
+
+@dataclass
+class VersionContent:
+    """A version in full (every field, every session), for the « version complète » view."""
+
+    fields: dict
+    sessions: list  # [(reference, {label: value})]
+
+
+def formation_content(version):
+    sessions = [(sv.session.reference, session_snapshot(sv)) for sv in _session_queryset(version)]
+    return VersionContent(formation_snapshot(version), sessions)
+
+
+def structure_content(version):
+    return VersionContent(structure_snapshot(version), [])
 
 
 def structure_snapshot(version):
