@@ -261,7 +261,9 @@ def _delete_formation_draft(draft):
 # --- the Carif's decisions ----------------------------------------------------------
 
 
-def _decide(change, staff, new_status, comment):
+def _decide(change, staff, new_status, action, comment):
+    """One decision of the Carif on a submitted request: the conditional update lets a
+    single decision through, then the history line and the notification (G2, G3)."""
     if not staff.is_carif:
         raise WorkflowError("Seule l'équipe du Carif peut traiter une demande.")
     now = timezone.now()
@@ -271,14 +273,21 @@ def _decide(change, staff, new_status, comment):
     if not updated:
         raise WorkflowError("Cette demande a déjà été traitée ou n'est pas en attente de validation.")
     change.refresh_from_db()
-    return now
+    if new_status == ChangeStatus.ACCEPTED:
+        _publish(change, staff, now)
+    record(
+        action,
+        staff,
+        structure=change.structure,
+        formation=change.formation,
+        change_request=change,
+        comment=comment,
+    )
+    notifications.decision(change)
+    return change
 
 
-@transaction.atomic
-def accept(change, staff, comment=""):
-    """Publish the draft atomically (G2). Two staff members accepting at once publish once:
-    the conditional update above lets only one through."""
-    now = _decide(change, staff, ChangeStatus.ACCEPTED, comment)
+def _publish(change, staff, now):
     if change.kind == ChangeKind.FORMATION:
         Formation.objects.filter(pk=change.formation_id).update(
             live_version=change.formation_version_id, published_at=now
@@ -289,50 +298,29 @@ def accept(change, staff, comment=""):
             live_version=change.structure_version_id, admin_updated_at=now, admin_updated_by=staff
         )
         send_offer_changed(Formation.objects.filter(structure=change.structure_id).values_list("pk", flat=True))
-    record(
-        HistoryAction.ACCEPTED,
-        staff,
-        structure=change.structure,
-        formation=change.formation,
-        change_request=change,
-        comment=comment,
-    )
-    notifications.decision(change)
-    return change
+
+
+def _require_comment(comment, message):
+    if not comment.strip():
+        raise WorkflowError(message)
+
+
+@transaction.atomic
+def accept(change, staff, comment=""):
+    """Publish the draft atomically (G2). Two staff members accepting at once publish once."""
+    return _decide(change, staff, ChangeStatus.ACCEPTED, HistoryAction.ACCEPTED, comment)
 
 
 @transaction.atomic
 def request_info(change, staff, comment):
-    if not comment.strip():
-        raise WorkflowError("Indiquez au demandeur les compléments attendus.")
-    _decide(change, staff, ChangeStatus.NEEDS_INFO, comment)
-    record(
-        HistoryAction.NEEDS_INFO,
-        staff,
-        structure=change.structure,
-        formation=change.formation,
-        change_request=change,
-        comment=comment,
-    )
-    notifications.decision(change)
-    return change
+    _require_comment(comment, "Indiquez au demandeur les compléments attendus.")
+    return _decide(change, staff, ChangeStatus.NEEDS_INFO, HistoryAction.NEEDS_INFO, comment)
 
 
 @transaction.atomic
 def refuse(change, staff, comment):
-    if not comment.strip():
-        raise WorkflowError("Indiquez le motif du refus.")
-    _decide(change, staff, ChangeStatus.REFUSED, comment)
-    record(
-        HistoryAction.REFUSED,
-        staff,
-        structure=change.structure,
-        formation=change.formation,
-        change_request=change,
-        comment=comment,
-    )
-    notifications.decision(change)
-    return change
+    _require_comment(comment, "Indiquez le motif du refus.")
+    return _decide(change, staff, ChangeStatus.REFUSED, HistoryAction.REFUSED, comment)
 
 
 @transaction.atomic
