@@ -48,7 +48,44 @@
       [a, b].forEach(function (el) { if (el) el.addEventListener("input", update); });
     });
   }
+  // DSFR tabs (C2): a link to #panel, or to a field inside a panel (#id_adresse), opens that
+  // tab; choosing a tab puts it in the address bar so that reloading or sharing keeps it.
+  var tabChosen = 0; // bumped when the user picks a tab: a pending deep link then gives way
+  function openTabOf(target, focus) {
+    var panel = target && target.closest ? target.closest(".fr-tabs__panel") : null;
+    if (!panel) return false;
+    var button = document.querySelector('.fr-tabs__tab[aria-controls="' + panel.id + '"]');
+    var tries = 0, chosen = tabChosen;
+    (function select() {
+      if (chosen !== tabChosen) return;
+      if (button && button.getAttribute("aria-selected") !== "true") {
+        if (!button.hasAttribute("data-fr-js-tab-button") && tries++ < 40) return window.setTimeout(select, 50);
+        button.click();
+      }
+      if (focus) window.setTimeout(function () { target.scrollIntoView({ block: "center" }); target.focus({ preventScroll: true }); }, 60);
+    })();
+    return true;
+  }
+  function setupTabLinks() {
+    function fromHash(focus) {
+      var id = decodeURIComponent(window.location.hash.slice(1));
+      if (id) openTabOf(document.getElementById(id), focus);
+    }
+    fromHash(true);
+    window.addEventListener("hashchange", function () { fromHash(true); });
+    document.addEventListener("click", function (e) {
+      var tab = e.target.closest(".fr-tabs__tab[aria-controls]");
+      if (tab && e.isTrusted) { tabChosen++; window.history.replaceState(null, "", "#" + tab.getAttribute("aria-controls")); return; }
+      var link = e.target.closest('a[href^="#"]');
+      if (!link || link.getAttribute("href").length < 2) return;
+      var target = document.getElementById(decodeURIComponent(link.getAttribute("href").slice(1)));
+      if (target && target.closest(".fr-tabs__panel") && !target.classList.contains("fr-tabs__panel")) {
+        e.preventDefault();
+        openTabOf(target, true);
+      }
+    });
+  }
   function init(root) { setupCounters(root); setupDurations(root); }
-  document.addEventListener("DOMContentLoaded", function () { setupMenu(); init(document); });
+  document.addEventListener("DOMContentLoaded", function () { setupMenu(); setupTabLinks(); init(document); });
   document.addEventListener("htmx:afterSwap", function (e) { init(e.target); });
 })();
