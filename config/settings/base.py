@@ -32,9 +32,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django.contrib.sitemaps",
-    "django.forms",
     "django_htmx",
     "dsfr",
+    "django.forms",  # after dsfr: DSFR's widget templates take precedence over Django's
     "widget_tweaks",
     "django_tasks",
     "django_tasks_db",

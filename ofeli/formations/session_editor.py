@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from django.contrib import messages
 from django.db.models import Q
 
+from ofeli.core import ban
 from ofeli.core.models import next_reference
 from ofeli.core.text import normalize_search
 from ofeli.referentials.models import Certification
-from ofeli.structures.forms import LieuForm
+from ofeli.structures.forms import ContactForm, LieuForm
 from ofeli.structures.models import Contact, Lieu, Structure
 from ofeli.structures.places import trainer_lieu
 from ofeli.workflow.enums import HistoryAction
@@ -148,7 +149,16 @@ class SessionEditor:
             user=self.user,
             new_formation=new_formation,
         )
-        self.lieu_form = LieuForm(self._bound("create_place"), form_id="session-form")
+        if self.action == "locate_place":
+            # « Localiser l'adresse » without JavaScript: geolocate the typed address (F6).
+            located, level, message = ban.locate_into(self.data, prefix="lieu-")
+            getattr(messages, level)(self.request, message)
+            self.lieu_form = LieuForm(located, form_id="session-form")
+        else:
+            self.lieu_form = LieuForm(self._bound("create_place"), form_id="session-form")
+        self.new_contact_form = ContactForm(
+            self._bound("create_contact"), user=self.user, structure=self.structure, form_id="session-form"
+        )
         self.contact_form = SessionContactForm(self._bound("add_contact"), contacts=self.contact_choices())
         self.cycle_form = CycleForm(
             self._bound("add_cycle"),
@@ -322,6 +332,25 @@ class SessionEditor:
             session_version=self.sv, contact=data["contact"], type_contact=data["type_contact"], is_principal=principal
         )
         return True
+
+    def do_create_contact(self):
+        """F7 « Créer un nouveau contact », restricted to the user's structures, then chosen
+        for the session (« Sauvegarder et Choisir »)."""
+        if not self.new_contact_form.is_valid():
+            return False
+        contact = self.new_contact_form.save(user=self.user)
+        principal = not self.sv.contacts.filter(is_principal=True).exists()
+        SessionContact.objects.create(
+            session_version=self.sv,
+            contact=contact,
+            type_contact=self.data.get("ct-type_contact") or (contact.types[0] if contact.types else ""),
+            is_principal=principal,
+        )
+        messages.success(self.request, f"Contact {contact.reference} « {contact} » créé et choisi pour la session.")
+        return True
+
+    def do_locate_place(self):
+        return False
 
     def do_remove_contact(self, pk):
         self.sv.contacts.filter(pk=pk).delete()

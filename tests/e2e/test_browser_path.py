@@ -104,7 +104,11 @@ def test_a2_to_h2_thin_path_in_browser(page, tmp_path):
     page.get_by_role("heading", name=re.compile("Session")).wait_for()
     page.get_by_role("textbox", name="Date de début").fill("2026-09-01")
     page.get_by_role("textbox", name="Date de fin").fill("2028-06-30")
-    assert page.locator("#trainers").get_by_text("OF présentation OFELI").is_visible()
+    assert (
+        page.locator("#organisation table")
+        .first.get_by_role("cell", name="OF présentation OFELI", exact=True)
+        .is_visible()
+    )
     page.get_by_text("Créer un nouveau lieu de formation").click()
     page.get_by_label("Nom du lieu").fill("OF pour les tests OFELI")
     page.get_by_label("Numéro et voie").fill("10 Rue Saint-Étienne")
@@ -113,9 +117,17 @@ def test_a2_to_h2_thin_path_in_browser(page, tmp_path):
     page.get_by_role("button", name="Sauvegarder et choisir").click()
     page.get_by_text("Lieu « OF pour les tests OFELI » créé").wait_for()
     assert page.get_by_role("textbox", name="Date de début").input_value() == "2026-09-01"
+    page.get_by_text("Ajouter un financement").click()
     page.get_by_label("Financeur").select_option(label="98020 - Privé (Entreprise / Particulier)")
+    page.locator("#id_fin-dispositif option", has_text="CPR02").wait_for(state="attached")
     page.get_by_label("Mesure").select_option(index=1)
-    page.locator("#add-financement").get_by_role("button", name="Ajouter").click()
+    page.locator("#add-financement").get_by_role("button", name="Valider").click()
+    page.get_by_text("Ajouter une modalité de recrutement").click()
+    page.get_by_label("Modalité de recrutement").select_option(label="7 - inscription sur candidature")
+    page.locator("#inscription").get_by_role("button", name="Valider").click()
+    page.locator("#inscription tbody").get_by_role(
+        "cell", name="7 - inscription sur candidature", exact=True
+    ).wait_for()
     page.get_by_label("Durée en centre (heures)").fill("500")
     page.get_by_label("Durée en entreprise (heures)").fill("800")
     assert page.locator("output[data-duration-total]").inner_text() == "1300"
@@ -132,7 +144,7 @@ def test_a2_to_h2_thin_path_in_browser(page, tmp_path):
     page.locator("tbody a").first.click()
     page.get_by_text(f"Session {session_ref}").first.wait_for()
     page.get_by_role("button", name="Accepter et publier").click()
-    page.get_by_text("Demande acceptée").wait_for()
+    page.get_by_text("Demande acceptée : la nouvelle version est publiée").wait_for()
     logout(page)
 
     # 7. The public site lists it and shows the Numéro CARIF.

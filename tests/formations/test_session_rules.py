@@ -574,3 +574,80 @@ def test_f3_trainer_type_ahead_refuses_another_structures_formation(client, chan
     client.force_login(MembershipFactory().user)
     url = reverse("formations:trainer_results", args=[change.formation.reference, sv.session.reference])
     assert client.get(url, {"trainer_q": "a"}).status_code == 403
+
+
+# F6 address base / F7 contact creation ---------------------------------------------------
+
+
+@pytest.fixture
+def fake_ban(settings):
+    from tests.structures.fake_ban import FakeBan
+
+    server = FakeBan().start()
+    settings.BAN_API_URL = server.url
+    yield server
+    server.stop()
+
+
+def test_f6_localiser_l_adresse_without_javascript_geolocates_the_new_place(of_client, url, sv, fake_ban):
+    data = plain(sv) | {
+        "lieu-nom": "Siège",
+        "lieu-adresse": "8 Rue Jeanne d'Arc",
+        "lieu-code_postal": "45000",
+        "lieu-ville": "Orléans",
+        "action": "locate_place",
+    }
+    content = text(of_client.post(url, data))
+    assert "Adresse localisée" in content
+    assert 'value="47.902503"' in content  # lieu-latitude filled, the typed address kept
+    assert 'value="8 Rue Jeanne d\'Arc"' in content
+
+
+def test_f6_address_base_unreachable_lets_the_user_type_the_place(of_client, url, sv):
+    data = plain(sv) | {
+        "lieu-nom": "Siège",
+        "lieu-adresse": "8 Rue Jeanne d'Arc",
+        "lieu-code_postal": "45000",
+        "lieu-ville": "Orléans",
+        "action": "locate_place",
+    }
+    assert "Saisie manuelle" in text(of_client.post(url, data))
+    response = of_client.post(url, data | {"action": "create_place"})
+    assert response.status_code == 302
+    assert sv.places.filter(lieu__nom="Siège", lieu__latitude__isnull=True).exists()
+
+
+def contact_data(structure, **overrides):
+    data = {
+        "contact-structure": structure.pk,
+        "contact-nom": "DOUGNAC",
+        "contact-prenom": "Aurélie",
+        "contact-types": ["14"],
+        "contact-email": "a.dougnac@example.org",
+        "contact-confirm_new": "on",
+    }
+    data.update({f"contact-{k}": v for k, v in overrides.items()})
+    return data
+
+
+def test_f7_create_a_contact_and_choose_it(of_client, url, sv, change):
+    response = of_client.post(url, plain(sv) | contact_data(change.formation.structure) | {"action": "create_contact"})
+    assert response.status_code == 302
+    contact = sv.contacts.get(contact__nom="DOUGNAC")
+    assert contact.type_contact == "14" and contact.contact.structure == change.formation.structure
+    assert contact.contact.reference.endswith("C")
+
+
+def test_f7_contact_creation_restricted_to_the_users_structures(of_client, url, sv):
+    other = StructureFactory()
+    response = of_client.post(url, plain(sv) | contact_data(other) | {"action": "create_contact"})
+    assert response.status_code == 200
+    assert not other.contacts.exists()
+
+
+def test_f7_contact_creation_needs_the_confirmation(of_client, url, sv, change):
+    data = contact_data(change.formation.structure)
+    del data["contact-confirm_new"]
+    content = text(of_client.post(url, plain(sv) | data | {"action": "create_contact"}))
+    assert "Cochez cette case" in content
+    assert 'value="DOUGNAC"' in content
