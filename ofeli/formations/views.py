@@ -173,6 +173,9 @@ def detail(request, reference):
             "trainers__structure", "places__lieu", "financements__dispositif"
         )
     )
+    sessions_query = request.GET.get("sessions_q", "").strip()
+    if sessions_query:
+        sessions = [sv for sv in sessions if session_matches(sv, sessions_query)]
     if ctx.editing and not problems and request.method == "GET" and not ctx.staff_correction:
         # Rules that would block « Soumettre pour validation », listed before the user tries.
         problems = formation_problems(ctx.version)
@@ -187,11 +190,28 @@ def detail(request, reference):
             "sessions": sessions,
             "problems": problems,
             "submitted_attempt": submitted_attempt,
+            "sessions_query": sessions_query,
             "state_label": STATE_LABELS[formation_state(formation, ctx.change.status if ctx.change else None)],
             "history": formation.history.select_related("author")[:20],
             "page_title": f"Formation {formation.reference}",
         },
     )
+
+
+def session_matches(sv, query):
+    """E6 « Rechercher » on the sessions list: every word must appear in the row."""
+    row = " ".join(
+        [
+            sv.session.reference,
+            sv.date_debut.strftime("%d/%m/%Y") if sv.date_debut else "",
+            sv.date_fin.strftime("%d/%m/%Y") if sv.date_fin else "",
+            *(f"{p.lieu.ville} {p.lieu.departement}" for p in sv.places.all()),
+            *(f"{f.dispositif.libelle} {f.numero_marche}" for f in sv.financements.all()),
+            *(t.structure.nom for t in sv.trainers.all()),
+        ]
+    )
+    haystack = normalize_search(row)
+    return all(word in haystack for word in normalize_search(query).split())
 
 
 @login_required

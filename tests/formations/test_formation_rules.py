@@ -211,3 +211,14 @@ def test_e6_sessions_list_keeps_a_fixed_number_of_queries(client, django_assert_
         return len(queries)
 
     assert count(3) == count(9)
+
+
+def test_e6_sessions_list_filter(client):
+    change = draft_formation(sessions=3)
+    client.force_login(change.created_by)
+    first, second, _ = change.formation_version.sessions.order_by("date_debut")
+    url = reverse("formations:detail", args=[change.formation.reference])
+    content = client.get(url, {"sessions_q": first.session.reference}).content.decode()
+    assert first.session.reference in content and second.session.reference not in content
+    content = client.get(url, {"sessions_q": "tours 01/10/2026"}).content.decode()
+    assert second.session.reference in content and first.session.reference not in content
