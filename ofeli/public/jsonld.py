@@ -1,0 +1,81 @@
+"""schema.org data of a formation page: a ``Course`` with one ``CourseInstance`` per
+published session (https://schema.org/Course, https://schema.org/CourseInstance)."""
+
+import json
+
+from django.utils.safestring import mark_safe
+
+COURSE_MODE = {"0": "onsite", "1": "blended", "2": "online"}
+
+
+def _place(lieu):
+    if lieu is None:
+        return None
+    place = {
+        "@type": "Place",
+        "name": lieu.nom,
+        "address": {
+            "@type": "PostalAddress",
+            "streetAddress": " ".join(p for p in [lieu.adresse, lieu.complement] if p),
+            "postalCode": lieu.code_postal,
+            "addressLocality": lieu.ville,
+            "addressCountry": "FR",
+        },
+    }
+    if lieu.latitude is not None and lieu.longitude is not None:
+        place["geo"] = {"@type": "GeoCoordinates", "latitude": float(lieu.latitude), "longitude": float(lieu.longitude)}
+    return place
+
+
+def course(formation, version, sessions, *, url, organisme_url, description=""):
+    provider = {"@type": "Organization", "name": formation.structure.nom, "url": organisme_url}
+    data = {
+        "@context": "https://schema.org",
+        "@type": "Course",
+        "@id": url,
+        "url": url,
+        "name": version.intitule,
+        "description": (description or version.objectif or version.contenu or version.intitule)[:5000],
+        "courseCode": formation.reference,
+        "provider": provider,
+        "inLanguage": "fr",
+    }
+    cert = version.certification
+    if cert is not None:
+        credential = {"@type": "EducationalOccupationalCredential", "name": cert.intitule}
+        if cert.france_competences_url:
+            credential["url"] = cert.france_competences_url
+        if cert.code_rncp or cert.code_rs:
+            credential["identifier"] = f"RNCP{cert.code_rncp}" if cert.code_rncp else f"RS{cert.code_rs}"
+        data["educationalCredentialAwarded"] = credential
+    if formation.published_at:
+        data["dateModified"] = formation.published_at.date().isoformat()
+    instances = []
+    for sv in sessions:
+        instance = {
+            "@type": "CourseInstance",
+            "identifier": sv.session.reference,
+            "name": f"{version.intitule} — session {sv.session.reference}",
+            "courseMode": COURSE_MODE.get(sv.modalite_enseignement, "onsite"),
+        }
+        if sv.date_debut:
+            instance["startDate"] = sv.date_debut.isoformat()
+        if sv.date_fin:
+            instance["endDate"] = sv.date_fin.isoformat()
+        if sv.duree_totale:
+            instance["courseWorkload"] = f"PT{sv.duree_totale}H"
+        places = [_place(p.lieu) for p in sv.places.all()]
+        places = [p for p in places if p]
+        if places:
+            instance["location"] = places[0] if len(places) == 1 else places
+        instance["organizer"] = provider
+        instances.append(instance)
+    data["hasCourseInstance"] = instances
+    return data
+
+
+def script(data):
+    """``<script type="application/ld+json">`` content, safe inside HTML."""
+    text = json.dumps(data, ensure_ascii=False, indent=1)
+    text = text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
+    return mark_safe(text)

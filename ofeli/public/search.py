@@ -1,0 +1,397 @@
+"""The public search (SPEC H1) on the read model: words, place and distance, dates, facets
+(département, financing, certification, level, modality) with their counts, sort, pages.
+
+A page costs a fixed number of SQL queries, whatever the criteria: the town (when one is
+typed), one aggregate for the total and every facet count, one for the page of results.
+Facet counts are « disjunctive »: the count beside an option is what the results would be
+with that option added to the other filters (its own group's choices left out).
+"""
+
+import math
+import re
+from dataclasses import dataclass, field
+from functools import cache
+
+from django import forms
+from django.contrib.postgres.search import SearchQuery, SearchRank
+from django.db import connection
+from django.db.models import Case, Count, F, FloatField, IntegerField, Q, Value, When
+from django.db.models.functions import ASin, Cos, Power, Radians, Sin, Sqrt
+from django.utils import timezone
+
+from . import facets, financing
+from .communes import resolve
+from .models import PublishedSession
+from .text import query_terms, query_words
+
+PER_PAGE = 20
+EARTH_RADIUS_KM = 6371.0088
+KM_PER_DEGREE = math.pi * EARTH_RADIUS_KM / 180
+RAYONS = [5, 10, 20, 30, 50, 100]
+DEFAULT_RAYON = 30
+SEARCH_CONFIG = "ofeli_fr"
+
+DEPARTEMENTS = [
+    ("18", "Cher (18)"),
+    ("28", "Eure-et-Loir (28)"),
+    ("36", "Indre (36)"),
+    ("37", "Indre-et-Loire (37)"),
+    ("41", "Loir-et-Cher (41)"),
+    ("45", "Loiret (45)"),
+]
+MODALITES = [("0", "En présentiel"), ("1", "Mixte (présentiel et à distance)"), ("2", "À distance")]
+MODALITE_SHORT = {"0": "Présentiel", "1": "Mixte", "2": "À distance"}
+CERTIFICATIONS = [
+    ("rncp", "Diplôme ou titre (RNCP)"),
+    ("rs", "Certification ou habilitation (RS)"),
+    ("aucune", "Formation non certifiante"),
+]
+NIVEAUX = [
+    ("1", "Sans niveau spécifique"),
+    ("11", "Niveau 1 (savoirs de base)"),
+    ("12", "Niveau 2"),
+    ("13", "Niveau 3 (CAP, BEP)"),
+    ("14", "Niveau 4 (baccalauréat)"),
+    ("15", "Niveau 5 (bac + 2)"),
+    ("16", "Niveau 6 (bac + 3, bac + 4)"),
+    ("17", "Niveau 7 (bac + 5)"),
+    ("18", "Niveau 8 (doctorat)"),
+]
+NIVEAU_LABELS = dict(NIVEAUX)
+PAGE_FIELDS = [f.name for f in PublishedSession._meta.concrete_fields] + [
+    f"formation__{name}" for name in ("reference", "slug", "intitule", "organisme", "niveau")
+]
+SORTS = [("pertinence", "Pertinence"), ("date", "Date de début"), ("distance", "Distance")]
+
+# Facet groups: (parameter, legend, options, value -> condition).
+FACETS = [
+    ("dpt", "Département", DEPARTEMENTS, lambda v: Q(departement=v)),
+    ("fin", "Financement", financing.KINDS, lambda v: Q(**{financing.field(v): True})),
+    (
+        "certif",
+        "Certification",
+        CERTIFICATIONS,
+        lambda v: Q(certification_type="" if v == "aucune" else v),
+    ),
+    ("niveau", "Niveau de sortie", NIVEAUX, lambda v: Q(niveau=v)),
+    ("modalite", "Modalité", MODALITES, lambda v: Q(modalite=v)),
+]
+_CODE = re.compile(r"^(?P<kind>rncp|rs)?\s*(?P<code>\d{1,6})$", re.IGNORECASE)
+_REFERENCE = re.compile(r"^\d{4,8}[sf]$", re.IGNORECASE)
+
+
+class SearchForm(forms.Form):
+    q = forms.CharField(
+        label="Métier, formation, diplôme, organisme",
+        required=False,
+        max_length=200,
+        help_text="Exemples : boucher, comptabilité, BTS assurance, numéro CARIF",
+    )
+    lieu = forms.CharField(
+        label="Ville ou code postal", required=False, max_length=120, help_text="Exemple : Châteauroux (36000)"
+    )
+    rayon = forms.TypedChoiceField(
+        label="Rayon",
+        choices=[(r, f"{r} km") for r in RAYONS],
+        coerce=int,
+        required=False,
+        empty_value=DEFAULT_RAYON,
+        initial=DEFAULT_RAYON,
+    )
+    dpt = forms.MultipleChoiceField(choices=DEPARTEMENTS, required=False)
+    fin = forms.MultipleChoiceField(choices=financing.KINDS, required=False)
+    certif = forms.MultipleChoiceField(choices=CERTIFICATIONS, required=False)
+    niveau = forms.MultipleChoiceField(choices=NIVEAUX, required=False)
+    modalite = forms.MultipleChoiceField(choices=MODALITES, required=False)
+    debut_min = forms.DateField(
+        label="Début à partir du",
+        required=False,
+        help_text="Format attendu : JJ/MM/AAAA",
+        input_formats=["%Y-%m-%d", "%d/%m/%Y"],
+    )
+    debut_max = forms.DateField(
+        label="Début au plus tard le",
+        required=False,
+        help_text="Format attendu : JJ/MM/AAAA",
+        input_formats=["%Y-%m-%d", "%d/%m/%Y"],
+    )
+    code = forms.CharField(
+        label="Code RNCP ou RS", required=False, max_length=20, help_text="Exemples : RNCP38234, RS5062"
+    )
+    tri = forms.ChoiceField(label="Trier par", choices=SORTS, required=False)
+    page = forms.IntegerField(required=False, min_value=1)
+
+    def clean_code(self):
+        value = self.cleaned_data["code"].strip().replace(" ", "")
+        if value and not _CODE.match(value):
+            raise forms.ValidationError("Saisissez un code RNCP ou RS, par exemple RNCP38234 ou RS5062.")
+        return value
+
+    def clean(self):
+        data = super().clean()
+        low, high = data.get("debut_min"), data.get("debut_max")
+        if low and high and high < low:
+            self.add_error("debut_max", "La date doit être postérieure à la date « à partir du ».")
+        return data
+
+
+@dataclass
+class FacetOption:
+    value: str
+    label: str
+    count: int
+    selected: bool
+
+
+@dataclass
+class Facet:
+    name: str
+    legend: str
+    options: list
+
+
+@dataclass
+class Results:
+    total: int = 0
+    rows: list = field(default_factory=list)
+    facets: list = field(default_factory=list)
+    page: int = 1
+    num_pages: int = 1
+    sort: str = "date"
+    place: object = None  # communes.Resolution
+    rayon: int = DEFAULT_RAYON
+
+    @property
+    def has_previous(self):
+        return self.page > 1
+
+    @property
+    def has_next(self):
+        return self.page < self.num_pages
+
+    @property
+    def first_index(self):
+        return (self.page - 1) * PER_PAGE + 1 if self.total else 0
+
+    @property
+    def last_index(self):
+        return min(self.page * PER_PAGE, self.total)
+
+
+def distance_expression(latitude, longitude):
+    """Great-circle distance in km (haversine) from a point to each row's place."""
+    lat0, lon0 = math.radians(latitude), math.radians(longitude)
+    half_dlat = (Radians(F("latitude")) - Value(lat0)) / Value(2.0)
+    half_dlon = (Radians(F("longitude")) - Value(lon0)) / Value(2.0)
+    a = Power(Sin(half_dlat), 2) + Value(math.cos(lat0)) * Cos(Radians(F("latitude"))) * Power(Sin(half_dlon), 2)
+    return Value(2 * EARTH_RADIUS_KM) * ASin(Sqrt(a, output_field=FloatField()))
+
+
+def haversine_km(lat1, lon1, lat2, lon2):
+    """The same distance computed in Python (display, tests)."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    a = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(a))
+
+
+def bounding_box(latitude, longitude, km):
+    """A box that contains the disc of radius ``km`` (prefilter on indexed columns)."""
+    dlat = km / KM_PER_DEGREE * 1.01
+    dlon = km / (KM_PER_DEGREE * max(math.cos(math.radians(latitude)), 0.01)) * 1.01
+    return (latitude - dlat, latitude + dlat), (longitude - dlon, longitude + dlon)
+
+
+@cache
+def facet_values(key):
+    """The option values of each facet group that an indexed row has (its ``facets`` key)."""
+    row = facets.decode(key)
+    return {
+        "dpt": frozenset({row["departement"]}),
+        "fin": frozenset(kind for kind, _ in financing.KINDS if row[financing.field(kind)]),
+        "certif": frozenset({row["certification_type"] or "aucune"}),
+        "niveau": frozenset({row["niveau"]}),
+        "modalite": frozenset({row["modalite"]}),
+    }
+
+
+def _any(conditions):
+    result = Q()
+    for condition in conditions:
+        result |= condition
+    return result
+
+
+def _all(conditions):
+    result = Q()
+    for condition in conditions:
+        result &= condition
+    return result
+
+
+def _count(condition):
+    return Count("pk", filter=condition) if condition else Count("pk")
+
+
+def text_condition(text):
+    """(condition, PostgreSQL query or None, SQLite terms) for the words typed."""
+    if connection.vendor == "postgresql":
+        tokens = query_words(text)
+        if not tokens:
+            return None, None, []
+        query = SearchQuery(" & ".join(f"{t}:*" for t in tokens), search_type="raw", config=SEARCH_CONFIG)
+        condition = Q(formation__search_vector=query)
+        terms = tokens
+    else:
+        query = None
+        terms = query_terms(text)
+        if not terms:
+            return None, None, []
+        condition = _all(
+            Q(formation__search_text__startswith=term) | Q(formation__search_text__contains=f" {term}")
+            for term in terms
+        )
+    stripped = text.strip()
+    if _REFERENCE.match(stripped):
+        reference = Q(numero_carif__iexact=stripped) | Q(formation__reference__iexact=stripped)
+        condition = reference | condition
+    return condition, query, terms
+
+
+def date_condition(low, high):
+    regular = Q(a_la_demande=False, entree_sortie_permanente=False)
+    permanent = Q(a_la_demande=True) | Q(entree_sortie_permanente=True)
+    condition = Q()
+    if low:
+        condition &= (regular & Q(date_debut__gte=low)) | (
+            permanent & (Q(date_fin__gte=low) | Q(date_fin__isnull=True))
+        )
+    if high:
+        condition &= (regular & Q(date_debut__lte=high)) | (
+            permanent & (Q(date_debut__lte=high) | Q(date_debut__isnull=True))
+        )
+    return condition
+
+
+def code_condition(value):
+    match = _CODE.match(value or "")
+    if not match:
+        return Q()
+    kind, code = (match.group("kind") or "").lower(), match.group("code")
+    if kind == "rncp":
+        return Q(code_rncp=code)
+    if kind == "rs":
+        return Q(code_rs=code)
+    return Q(code_rncp=code) | Q(code_rs=code)
+
+
+def search(data, *, today=None):
+    """Run a search on the cleaned data of a ``SearchForm`` (missing keys: no criterion)."""
+    today = today or timezone.localdate()
+    results = Results(rayon=data.get("rayon") or DEFAULT_RAYON)
+    qs = PublishedSession.objects.all()
+    base = Q(date_fin__gte=today) | Q(date_fin__isnull=True)
+
+    text_q, pg_query, terms = text_condition(data.get("q") or "")
+    if text_q is not None:
+        base &= text_q
+
+    distance = commune = None
+    if data.get("lieu"):
+        results.place = resolve(data["lieu"])
+        commune = results.place.commune
+        if commune is not None:
+            (lat_min, lat_max), (lon_min, lon_max) = bounding_box(commune.latitude, commune.longitude, results.rayon)
+            base &= Q(latitude__range=(lat_min, lat_max), longitude__range=(lon_min, lon_max))
+            distance = distance_expression(commune.latitude, commune.longitude)
+            qs = qs.alias(distance=distance)
+            base &= Q(distance__lte=results.rayon)
+        else:
+            base &= Q(pk__in=[])  # an unknown town finds nothing (the page says why)
+
+    base &= date_condition(data.get("debut_min"), data.get("debut_max"))
+    base &= code_condition(data.get("code"))
+    qs = qs.filter(base)
+
+    selected = {name: [v for v in data.get(name) or [] if v in dict(options)] for name, _, options, _ in FACETS}
+    group_q = {name: _any(make(v) for v in selected[name]) for name, _, _, make in FACETS}
+    everything = _all(group_q.values())
+
+    # One query: the number of sessions per combination of facet values; every count
+    # (total, and each option with the other groups' choices) is summed from it.
+    tallies = {name: dict.fromkeys(dict(options), 0) for name, _, options, _ in FACETS}
+    wanted = {name: set(values) for name, values in selected.items()}
+    results.total = 0
+    for row in qs.values("facets").annotate(n=Count("pk")).order_by():
+        values = facet_values(row["facets"])
+        failing = [name for name, chosen in wanted.items() if chosen and not chosen & values[name]]
+        if len(failing) > 1:
+            continue  # counts nowhere: two groups exclude it
+        if not failing:
+            results.total += row["n"]
+        # A row counts for a group's options when only that group's own choice excludes it.
+        for name in failing or tallies:
+            for value in values[name]:
+                tallies[name][value] = tallies[name].get(value, 0) + row["n"]
+    results.facets = [
+        Facet(
+            name,
+            legend,
+            [FacetOption(v, label, tallies[name][v], v in selected[name]) for v, label in options],
+        )
+        for name, legend, options, _ in FACETS
+    ]
+    results.num_pages = max(1, math.ceil(results.total / PER_PAGE))
+    results.page = min(max(1, data.get("page") or 1), results.num_pages)
+
+    sort = data.get("tri") or "pertinence"
+    if sort == "distance" and distance is None:
+        sort = "date"
+    if sort == "pertinence" and text_q is None:
+        sort = "distance" if distance is not None else "date"
+    results.sort = sort
+
+    page_qs = qs.filter(everything)
+    by_date = [F("date_debut").asc(nulls_last=True), "numero_carif"]
+    if sort == "pertinence":
+        if pg_query is not None:
+            page_qs = page_qs.annotate(rank=SearchRank(F("formation__search_vector"), pg_query))
+        else:
+            page_qs = page_qs.annotate(
+                rank=sum(
+                    (
+                        Case(
+                            When(
+                                Q(formation__title_text__startswith=term)
+                                | Q(formation__title_text__contains=f" {term}"),
+                                then=Value(1),
+                            ),
+                            default=Value(0),
+                            output_field=IntegerField(),
+                        )
+                        for term in terms
+                    ),
+                    Value(0),
+                )
+            )
+        order = [F("rank").desc(), *by_date]
+    elif sort == "distance":
+        page_qs = page_qs.annotate(distance_km=distance)
+        order = ["distance_km", *by_date]
+    else:
+        order = by_date
+    start = (results.page - 1) * PER_PAGE
+    # The page's keys first (ordering reads only what it needs), then its rows with their formation.
+    keys = list(page_qs.order_by(*order).values_list("pk", flat=True)[start : start + PER_PAGE])
+    rows = {
+        row.pk: row
+        for row in PublishedSession.objects.filter(pk__in=keys).select_related("formation").only(*PAGE_FIELDS)
+    }
+    results.rows = [rows[key] for key in keys if key in rows]
+    if commune is not None:
+        for row in results.rows:
+            row.distance_km = (
+                haversine_km(commune.latitude, commune.longitude, row.latitude, row.longitude)
+                if row.latitude is not None
+                else None
+            )
+    return results
