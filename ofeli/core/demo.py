@@ -1436,6 +1436,9 @@ def load_demo(today=None):
         summary.lines.append(f"La démonstration est déjà chargée (structure {DEMO_STRUCTURE}) : rien à faire.")
         return summary
     build_demo(today)
+    from ofeli.public.indexing import rebuild
+
+    rebuild()  # the public site's search index, in bulk
     summary.created = True
     summary.lines += [
         f"{Structure.objects.count()} structures, {Formation.objects.count()} formations, "

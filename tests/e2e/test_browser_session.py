@@ -58,7 +58,7 @@ def test_e2_f9_f10_f13_apprenticeship_formation_with_a_complete_session(page):
     page.locator("#add-financement").get_by_role("button", name="Valider").click()
     page.locator("#financements tbody").get_by_text("AOP02 - Contrat d'apprentissage").wait_for()
     # contact with its type (required for apprenticeship)
-    page.get_by_text("Ajouter un contact").click()
+    page.get_by_text("Ajouter un contact", exact=True).click()
     page.get_by_label("Personne").select_option(label="Aurélie DOUGNAC")
     page.locator("#id_ct-type_contact").select_option(label="14 - Référent Apprentissage")
     page.get_by_role("button", name="Valider ma sélection").click()

@@ -146,7 +146,8 @@ def test_a2_a3_a4_a5_b2_e2_f_g2_h1_whole_path(client, django_capture_on_commit_c
     # G2 staff accepts
     client.force_login(staff)
     assert client.get(reverse("workflow:review", args=[change.pk])).status_code == 200
-    response = client.post(reverse("workflow:review", args=[change.pk]), {"action": "accept"})
+    with django_capture_on_commit_callbacks(execute=True):  # the public index follows the publication
+        response = client.post(reverse("workflow:review", args=[change.pk]), {"action": "accept"})
     assert response.status_code == 302
     # H1 public list and detail with the Numéro CARIF
     client.logout()

@@ -51,6 +51,11 @@ class Command(BaseCommand):
             default=DEFAULT_CHUNK_SESSIONS,
             help=f"About how many sessions are written per transaction (default {DEFAULT_CHUNK_SESSIONS}).",
         )
+        parser.add_argument(
+            "--no-index",
+            action="store_true",
+            help="Do not rebuild the public site's search index afterwards (rebuild_public_index does it).",
+        )
 
     def handle(self, *args, **options):
         if isinstance(options["today"], str):  # call_command(today="2026-11-26") skips the argument type
@@ -81,6 +86,11 @@ class Command(BaseCommand):
             progress=progress,
         )
         elapsed = counts.pop("elapsed_seconds", 0)
+        if not options["no_index"]:
+            from ofeli.public.indexing import rebuild
+
+            # Bulk inserts send no signal: the public search index is rebuilt once here.
+            rebuild()
         lines = [f"  {name}: {value}" for name, value in sorted(counts.items())]
         self.stdout.write(self.style.SUCCESS(f"Offer generated in {elapsed:.1f} s:"))
         self.stdout.write("\n".join(lines))
