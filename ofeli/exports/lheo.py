@@ -6,21 +6,24 @@ state, with the sessions of that version that are not archived. One of our forma
 ``<formation>``; each session is one ``<action>`` holding one ``<session>``.
 
 Streaming: formations are read by chunks of ``chunk_size`` primary keys (keyset
-pagination); each chunk is loaded in a fixed number of queries (select_related + Prefetch of
-every session child). Each formation is built as one small element tree, written with
-``lxml.etree.xmlfile`` and flushed; a chunk is released before the next one is read, so memory
-is bounded by one chunk whatever the size of the offer.
+pagination); each chunk is loaded in a fixed number of queries that return plain values
+(``values_list``, no model instances), grouped by session version in dictionaries. Each
+formation is built as one small element tree, written with ``lxml.etree.xmlfile`` and
+flushed; a chunk is released before the next one is read, so memory is bounded by one chunk
+whatever the size of the offer. Sub-trees that recur within a chunk (addresses, contacts,
+organisme responsable, organismes formateurs) are built once and copied.
 
 The mapping, the identifiers and the defaults used for required elements we do not collect
 are documented in docs/lheo-mapping.md.
 """
 
-import copy
 import datetime
 import os
+import queue
 import re
 import tempfile
 import textwrap
+import threading
 from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -28,7 +31,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 from django.conf import settings
-from django.db.models import Exists, F, OuterRef, Prefetch, QuerySet
+from django.db import connection, connections
+from django.db.models import Exists, F, OuterRef, QuerySet
 from django.utils import timezone
 from lxml import etree
 
@@ -103,6 +107,18 @@ _FORMACODE = re.compile(r"(?<![0-9])[0-9]{5}(?![0-9])")
 _ROME = re.compile(r"(?<![A-Za-z0-9])[A-Za-z][0-9]{4}(?![0-9])")
 _NSF = re.compile(r"(?<![0-9])[0-9]{3}(?![0-9])")
 _MOBILE = re.compile(r"^(?:0|\+33|0033)[67]")
+_NOT_DIGIT = re.compile(r"\D")
+_SPACE = re.compile(r"\s")
+_PHONE_SEPARATORS = re.compile(r"[\s.\-]")
+_SUBELEMENT = etree.SubElement
+
+
+_LOGISTIQUE = (
+    ("restauration", "restauration"),
+    ("hebergement", "hebergement"),
+    ("transport", "transport"),
+    ("acces-handicapes", "acces_handicapes"),
+)
 
 
 class EmptyOffer(ValueError):
@@ -118,6 +134,8 @@ class ExportStats:
     truncated: Counter = field(default_factory=Counter)  # LHEO element -> texts cut to fit
     skipped: Counter = field(default_factory=Counter)  # reason -> count (left out or replaced)
     warnings: list = field(default_factory=list)  # first MAX_WARNINGS details
+    # Sub-tree builds being recorded (see LheoWriter.cached): their warnings are replayed.
+    _recorders: list = field(default_factory=list, repr=False, compare=False)
 
     @property
     def truncated_total(self):
@@ -127,13 +145,30 @@ class ExportStats:
         self.skipped[reason] += 1
         if len(self.warnings) < MAX_WARNINGS:
             self.warnings.append(f"{reference} : {reason}")
+        for recorder in self._recorders:
+            recorder.append((reason, reference))
+
+    def cut(self, element):
+        self.truncated[element] += 1
+        for recorder in self._recorders:
+            recorder.append((element, None))
+
+    def replay(self, recorded):
+        """Count again what building a cached sub-tree counted (cut texts, warnings)."""
+        for what, reference in recorded:
+            if reference is None:
+                self.cut(what)
+            else:
+                self.warn(what, reference)
 
 
 def clean(value):
     """Text as XML accepts it: no control characters, normalised line breaks, stripped."""
     if not value:
         return ""
-    text = str(value)
+    text = value if value.__class__ is str else str(value)
+    if text.isprintable():  # nothing XML forbids, no special spaces: the common case
+        return text.strip()
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = _NOT_XML.sub("", text)
@@ -147,12 +182,12 @@ def lheo_date(value):
 
 
 def _digits(value):
-    return re.sub(r"\D", "", value or "")
+    return _NOT_DIGIT.sub("", value or "")
 
 
 def _code(value, prefix=""):
     """A register code without its prefix and spaces (« RNCP 38234 » -> « 38234 »)."""
-    value = re.sub(r"\s", "", value or "")
+    value = _SPACE.sub("", value or "")
     if prefix and value.upper().startswith(prefix):
         value = value[len(prefix) :]
     return value
@@ -176,9 +211,365 @@ def _label(code, enum):
 
 
 def _address_ok(addr):
-    return (
-        addr is not None and len(addr.code_postal or "") == 5 and addr.code_postal.isdigit() and bool(clean(addr.ville))
-    )
+    if addr is None:
+        return False
+    code_postal = addr["code_postal"] or ""
+    return len(code_postal) == 5 and code_postal.isdigit() and bool(clean(addr["ville"]))
+
+
+def _departement(code_postal, code_insee):
+    cp = code_insee or code_postal
+    if not cp:
+        return ""
+    return cp[:3] if cp.startswith("97") else cp[:2]
+
+
+# --- reading: plain values, grouped in dictionaries ---------------------------------------
+
+ADDRESS_FIELDS = ("adresse", "complement", "code_postal", "ville", "code_insee", "latitude", "longitude")
+STRUCTURE_FIELDS = ("reference", "siret", "nda", "uai", "nom", "raison_sociale", "live_version_id")
+STRUCTURE_VERSION_FIELDS = (*ADDRESS_FIELDS, "telephone", "telephone_secondaire", "email", "site_web")
+CONTACT_FIELDS = ("reference", "structure_id", "civilite", "nom", "prenom", "telephone", "email", "types")
+LIEU_FIELDS = ("reference", "nom", "siret", *ADDRESS_FIELDS)
+VERSION_FIELDS = (
+    "intitule",
+    "objectif",
+    "contenu",
+    "resultats_attendus",
+    "niveau_entree",
+    "niveau_sortie",
+    "objectif_general",
+    "formacodes",
+    "codes_rome",
+    "site_web",
+    "duree_cycle",
+    "certification_id",
+)
+CERTIFICATION_FIELDS = (
+    "code_rncp",
+    "code_rs",
+    "code_certifinfo",
+    "intitule",
+    "objectif",
+    "contenu",
+    "niveau_sortie",
+    "formacodes",
+    "codes_rome",
+    "codes_nsf",
+)
+SESSION_FIELDS = (
+    "kind",
+    "date_debut",
+    "date_fin",
+    "a_la_demande",
+    "entree_sortie_permanente",
+    "modalite_enseignement",
+    "commentaire_financement",
+    "conditions_prise_en_charge",
+    "duree_centre",
+    "duree_entreprise",
+    "duree_totale",
+    "duree_hebdomadaire",
+    "commentaire_duree",
+    "prerequis",
+    "type_parcours",
+    "rythme",
+    "commentaire_rythme",
+    "modalites_pedagogiques",
+    "commentaire_modalites_pedagogiques",
+    "debut_inscription",
+    "fin_inscription",
+    "commentaire_inscription",
+    "hebergement",
+    "restauration",
+    "transport",
+    "acces_handicapes",
+)
+SLOT_FIELDS = (
+    "modalite",
+    "date",
+    "heure_debut",
+    "heure_fin",
+    "nb_places",
+    "lien_web",
+    "commentaire",
+    "perimetre",
+    "commentaire_perimetre",
+    "a_distance",
+)
+
+
+def _paths(prefix, names):
+    return [f"{prefix}{name}" for name in names]
+
+
+class ChunkReader:
+    """Reads the published offer chunk by chunk as dictionaries, in a fixed number of
+    queries per chunk (9 in 2.2, 11 in 2.3) whatever the chunk holds."""
+
+    def __init__(self, v23, sessions=None):
+        self.v23 = v23
+        self.sessions = sessions
+        self.structures = {}
+        self.lieux = {}
+        self.contacts = {}
+        self.addresses = {}
+
+    # -- shared records of the chunk (one dict per structure / lieu / contact) --
+
+    def address(self, key, values, offset):
+        """The address dict of ``values[offset:offset + 7]`` (ADDRESS_FIELDS), one per key."""
+        addr = self.addresses.get(key)
+        if addr is None:
+            addr = dict(zip(ADDRESS_FIELDS, values[offset : offset + 7], strict=True))
+            addr["key"] = key
+            addr["departement"] = _departement(addr["code_postal"], addr["code_insee"])
+            self.addresses[key] = addr
+        return addr
+
+    def structure(self, pk, values, offset):
+        """The structure dict from ``values[offset:]`` = STRUCTURE_FIELDS then
+        STRUCTURE_VERSION_FIELDS of its published version."""
+        structure = self.structures.get(pk)
+        if structure is None:
+            n = len(STRUCTURE_FIELDS)
+            structure = dict(zip(STRUCTURE_FIELDS, values[offset : offset + n], strict=True))
+            structure["pk"] = pk
+            version_offset = offset + n
+            if structure["live_version_id"] is None:
+                structure["addr"] = None
+                structure["telephone"] = structure["telephone_secondaire"] = ""
+                structure["email"] = structure["site_web"] = ""
+            else:
+                structure["addr"] = self.address(("sv", structure["live_version_id"]), values, version_offset)
+                (
+                    structure["telephone"],
+                    structure["telephone_secondaire"],
+                    structure["email"],
+                    structure["site_web"],
+                ) = values[version_offset + 7 : version_offset + 11]
+            structure["contacts"] = []
+            self.structures[pk] = structure
+        return structure
+
+    def lieu(self, pk, values, offset):
+        lieu = self.lieux.get(pk)
+        if lieu is None:
+            lieu = {"pk": pk, "reference": values[offset], "nom": values[offset + 1], "siret": values[offset + 2]}
+            lieu["addr"] = self.address(("lieu", pk), values, offset + 3)
+            self.lieux[pk] = lieu
+        return lieu
+
+    def contact(self, pk, values, offset):
+        contact = self.contacts.get(pk)
+        if contact is None:
+            contact = dict(zip(CONTACT_FIELDS, values[offset : offset + len(CONTACT_FIELDS)], strict=True))
+            contact["pk"] = pk
+            self.contacts[pk] = contact
+        return contact
+
+    # -- the chunk --
+
+    def chunks(self, queryset, chunk_size):
+        s_paths = [
+            *_paths("structure__", STRUCTURE_FIELDS),
+            *_paths("structure__live_version__", STRUCTURE_VERSION_FIELDS),
+        ]
+        names = ("pk", "reference", "created_at", "published_at", "live_version_id")
+        f_paths = [
+            *names,
+            *_paths("live_version__", VERSION_FIELDS),
+            *_paths("live_version__certification__", CERTIFICATION_FIELDS),
+            "structure_id",
+            *s_paths,
+        ]
+        n_names, n_version, n_cert = len(names), len(VERSION_FIELDS), len(CERTIFICATION_FIELDS)
+        last_pk = None
+        while True:
+            page = queryset.order_by("pk")
+            if last_pk is not None:
+                page = page.filter(pk__gt=last_pk)
+            rows = list(page.values_list(*f_paths)[:chunk_size])
+            if not rows:
+                return
+            last_pk = rows[-1][0]
+            # New maps for each chunk: the previous chunk may still be in use (prefetching).
+            self.structures, self.lieux, self.contacts, self.addresses = {}, {}, {}, {}
+            formations = []
+            for row in rows:
+                formation = dict(zip(names, row[:n_names], strict=True))
+                formation.update(zip(VERSION_FIELDS, row[n_names : n_names + n_version], strict=True))
+                if formation["certification_id"] is None:
+                    formation["cert"] = None
+                else:
+                    offset = n_names + n_version
+                    formation["cert"] = dict(zip(CERTIFICATION_FIELDS, row[offset : offset + n_cert], strict=True))
+                offset = n_names + n_version + n_cert
+                formation["structure"] = self.structure(row[offset], row, offset + 1)
+                formation["sessions"] = []
+                formations.append(formation)
+            self.load(formations)
+            yield formations
+            if len(rows) < chunk_size:
+                return
+
+    def load(self, formations):
+        by_version = {f["live_version_id"]: f for f in formations}
+        version_ids = list(by_version)
+        structure_ids = list({f["structure"]["pk"] for f in formations})
+        for row in (
+            Contact.objects.filter(structure_id__in=structure_ids, diffusion_web=True)
+            .order_by("-is_principal", "nom", "prenom", "pk")
+            .values_list("pk", *CONTACT_FIELDS)
+        ):
+            contact = self.contact(row[0], row, 1)
+            self.structures[contact["structure_id"]]["contacts"].append(contact)
+
+        svs = {}
+        sv_qs = SessionVersion.objects.filter(formation_version_id__in=version_ids, session__archived_at__isnull=True)
+        if self.sessions is not None:
+            sv_qs = sv_qs.filter(session__in=_pks(self.sessions))
+        sv_names = ("pk", "formation_version_id", "session_id", "reference", "created_at", *SESSION_FIELDS)
+        n = len(sv_names)
+        for row in sv_qs.order_by(F("date_debut").asc(nulls_last=True), "session__reference", "pk").values_list(
+            "pk",
+            "formation_version_id",
+            "session_id",
+            "session__reference",
+            "session__created_at",
+            *SESSION_FIELDS,
+            "lieu_inscription_id",
+            *_paths("lieu_inscription__", LIEU_FIELDS),
+        ):
+            sv = dict(zip(sv_names, row[:n], strict=True))
+            sv["lieu_inscription"] = None if row[n] is None else self.lieu(row[n], row, n + 1)
+            sv["trainers"], sv["places"], sv["contacts"], sv["financements"] = [], [], [], []
+            sv["slots"], sv["cycles"], sv["equipements"], sv["blocs"] = [], [], [], []
+            svs[sv["pk"]] = sv
+            by_version[sv["formation_version_id"]]["sessions"].append(sv)
+        if not svs:
+            return
+        of_chunk = {"session_version__formation_version_id__in": version_ids}
+        s_paths = [
+            *_paths("structure__", STRUCTURE_FIELDS),
+            *_paths("structure__live_version__", STRUCTURE_VERSION_FIELDS),
+        ]
+
+        for row in (
+            SessionTrainer.objects.filter(**of_chunk)
+            .order_by("-is_principal", "pk")
+            .values_list("session_version_id", "structure_id", *s_paths)
+        ):
+            sv = svs.get(row[0])
+            if sv is not None:
+                sv["trainers"].append(self.structure(row[1], row, 2))
+        for row in (
+            SessionPlace.objects.filter(**of_chunk)
+            .order_by("-is_principal", "pk")
+            .values_list("session_version_id", "lieu_id", *_paths("lieu__", LIEU_FIELDS))
+        ):
+            sv = svs.get(row[0])
+            if sv is not None:
+                sv["places"].append(self.lieu(row[1], row, 2))
+        for row in (
+            SessionContact.objects.filter(contact__diffusion_web=True, **of_chunk)
+            .order_by("-is_principal", "pk")
+            .values_list(
+                "session_version_id", "type_contact", "is_principal", "contact_id", *_paths("contact__", CONTACT_FIELDS)
+            )
+        ):
+            sv = svs.get(row[0])
+            if sv is not None:
+                sv["contacts"].append((self.contact(row[3], row, 4), row[1], row[2]))
+        for row in (
+            Financement.objects.filter(etat=FinancementEtat.DIFFUSION, **of_chunk)
+            .order_by("pk")
+            .values_list(
+                "session_version_id",
+                "financeur__lheo_code",
+                "dispositif__is_public_funds",
+                "numero_marche",
+                "nb_places",
+                "etat_recrutement",
+            )
+        ):
+            sv = svs.get(row[0])
+            if sv is not None:
+                sv["financements"].append(row[1:])
+        n = len(SLOT_FIELDS)
+        for row in (
+            RecruitmentSlot.objects.filter(**of_chunk)
+            .order_by(F("date").asc(nulls_last=True), F("heure_debut").asc(nulls_last=True), "pk")
+            .values_list(
+                "session_version_id",
+                *SLOT_FIELDS,
+                "lieu_id",
+                *_paths("lieu__", LIEU_FIELDS),
+                "structure_id",
+                *s_paths,
+            )
+        ):
+            sv = svs.get(row[0])
+            if sv is None:
+                continue
+            slot = dict(zip(SLOT_FIELDS, row[1 : n + 1], strict=True))
+            slot["lieu"] = None if row[n + 1] is None else self.lieu(row[n + 1], row, n + 2)
+            offset = n + 2 + len(LIEU_FIELDS)
+            slot["structure"] = self.structure(row[offset], row, offset + 1)
+            sv["slots"].append(slot)
+        for row in (
+            Cycle.objects.filter(**of_chunk)
+            .order_by("annee", "pk")
+            .values_list("session_version_id", "annee", "type_cycle", "type_alternance")
+        ):
+            sv = svs.get(row[0])
+            if sv is not None:
+                sv["cycles"].append(row[1:])
+        if not self.v23:
+            return
+        for row in (
+            Equipement.objects.filter(**of_chunk)
+            .order_by("pk")
+            .values_list("session_version_id", "type_equipement", "cout_indicatif", "commentaire")
+        ):
+            sv = svs.get(row[0])
+            if sv is not None:
+                sv["equipements"].append(row[1:])
+        through = SessionBlocs.blocs.through
+        current = None
+        for row in (
+            through.objects.filter(sessionblocs__session_version__formation_version_id__in=version_ids)
+            .order_by("sessionblocs_id", "bloccompetences__code", "bloccompetences_id")
+            .values_list(
+                "sessionblocs__session_version_id",
+                "sessionblocs_id",
+                "sessionblocs__type_validation",
+                "sessionblocs__certification__code_rncp",
+                "sessionblocs__certification__code_certifinfo",
+                "sessionblocs__certification__code_rs",
+                "bloccompetences__code",
+                "bloccompetences__libelle",
+            )
+        ):
+            sv = svs.get(row[0])
+            if sv is None:
+                continue
+            if current is None or current["pk"] != row[1]:
+                current = {"pk": row[1], "type_validation": row[2], "codes": row[3:6], "blocs": []}
+                sv["blocs"].append(current)
+            current["blocs"].append(row[6:8])
+
+
+class _QNames(dict):
+    """Tag -> qualified name in the document's namespace, computed once per tag."""
+
+    def __init__(self, ns):
+        super().__init__()
+        self.ns = ns
+
+    def __missing__(self, tag):
+        qname = self[tag] = f"{{{self.ns}}}{tag}"
+        return qname
 
 
 class LheoWriter:
@@ -194,28 +585,36 @@ class LheoWriter:
         self.public_vise = getattr(settings, "LHEO_DEFAULT_PUBLIC_VISE", DEFAULT_PUBLIC_VISE)
         self.region_code = settings.REGION_CODE
         self.region_departements = set(settings.REGION_DEPARTEMENTS)
-        self._qnames = {}
-        # Built <adresse> elements of the current chunk (places recur from session to session),
-        # with the truncations their building counted, replayed on each use.
-        self._addresses = {}
+        self._qnames = _QNames(self.ns)
+        self._created_attr = "horodatage-creation" if self.v23 else "datecrea"
+        self._modified_attr = "horodatage-modification" if self.v23 else "datemaj"
+        self._niveaux = NIVEAUX[version]
+        self._financeurs = FINANCEURS[version]
+        self._type_alternance = dict(lheo.entries(lheo.TYPE_ALTERNANCE))
+        self._modalite_recrutement = dict(lheo.entries(lheo.MODALITE_RECRUTEMENT))
+        self._rythmes = {code: _label(code, RythmeCode) for code in RythmeCode.values}
+        self._pedagogie = {code: _label(code, ModalitePedagogique) for code in ModalitePedagogique.values}
+        # Sub-trees built in the current chunk (places and organismes recur from session to
+        # session), with the truncations and warnings their building counted, replayed on use.
+        self._cache = {}
+
+    def reset_cache(self):
+        self._cache.clear()
 
     # --- element helpers ------------------------------------------------------------
 
     def q(self, tag):
-        qname = self._qnames.get(tag)
-        if qname is None:
-            qname = self._qnames[tag] = f"{{{self.ns}}}{tag}"
-        return qname
+        return self._qnames[tag]
 
     def sub(self, parent, tag, text=None, attrs=None):
-        el = etree.SubElement(parent, self.q(tag), attrs) if attrs else etree.SubElement(parent, self.q(tag))
+        el = _SUBELEMENT(parent, self._qnames[tag], attrs) if attrs else _SUBELEMENT(parent, self._qnames[tag])
         if text is not None:
-            el.text = text if isinstance(text, str) else str(text)
+            el.text = text if text.__class__ is str else str(text)
         return el
 
     def opt(self, parent, tag, text, attrs=None):
         """An optional element, written only when it has content."""
-        if text not in (None, ""):
+        if text is not None and text != "":
             return self.sub(parent, tag, text, attrs)
         return None
 
@@ -225,13 +624,16 @@ class LheoWriter:
         text = clean(value)
         if len(text) <= limit:
             return text
-        self.stats.truncated[element] += 1
+        self.stats.cut(element)
         head = text[: limit - 1]
         if not text[limit - 1].isspace():
             cut = max(head.rfind(" "), head.rfind("\n"), head.rfind("\t"))
             if cut >= limit // 2:
                 head = head[:cut]
         return head.rstrip(" \t\n,;:.-–") + "…"
+
+    def stamp(self, moment):
+        return moment.isoformat(timespec="seconds") if self.v23 else lheo_date(moment)
 
     def stamps(self, created, modified):
         if self.v23:
@@ -240,22 +642,41 @@ class LheoWriter:
         attrs = {"datecrea": created, "datemaj": modified}
         return {k: lheo_date(v) for k, v in attrs.items() if v is not None}
 
+    def cached(self, parent, key, build, *args):
+        """Append to ``parent`` a copy of the sub-tree ``build(*args)`` built once per chunk
+        for ``key``; what building it counted (cut texts, warnings) is counted on every use."""
+        entry = self._cache.get(key)
+        if entry is None:
+            stats = self.stats
+            recorder = []
+            stats._recorders.append(recorder)
+            try:
+                element = build(*args)
+            finally:
+                stats._recorders.remove(recorder)
+            entry = self._cache[key] = (element, recorder)
+        elif entry[1]:
+            self.stats.replay(entry[1])
+        if entry[0] is not None:
+            parent.append(entry[0].__deepcopy__(None))
+        return entry[0]
+
     # --- codes ----------------------------------------------------------------------
 
     def niveau(self, code):
         code = str(code or "")
         if not self.v23:
             code = NIVEAUX_2019_TO_22.get(code, code)
-        return code if code in NIVEAUX[self.version] else None
+        return code if code in self._niveaux else None
 
     def financeur_code(self, code):
         code = str(code or "").strip()
         if not self.v23:
             code = FINANCEURS_23_TO_22.get(code, code)
-        return code if code in FINANCEURS[self.version] else None
+        return code if code in self._financeurs else None
 
     def contact_type(self, session_type, contact):
-        for code in [session_type, *(contact.types or [])]:
+        for code in [session_type, *(contact["types"] or [])]:
             if str(code) in TYPE_CONTACT:
                 return str(code)
         return None
@@ -264,49 +685,40 @@ class LheoWriter:
 
     def address_lines(self, addr):
         lines = []
-        for part in (clean(addr.adresse), clean(addr.complement)):
+        for part in (clean(addr["adresse"]), clean(addr["complement"])):
             if len(part) <= 50 and "\n" not in part:
                 lines.extend([part] if part else [])
             else:
                 lines.extend(textwrap.wrap(part, 50, break_on_hyphens=False))
         if not lines:
-            lines = [self.fit(addr.ville, 50, "ligne")]
+            lines = [self.fit(addr["ville"], 50, "ligne")]
         if len(lines) > 4:
             lines = lines[:3] + [self.fit(" ".join(lines[3:]), 50, "ligne")]
         return lines
 
     def adresse(self, parent, addr, denomination=""):
-        key = (addr._meta.label, addr.pk, denomination)
-        cached = self._addresses.get(key)
-        if cached is None:
-            before = self.stats.truncated.copy()
-            el = self.build_adresse(addr, denomination)
-            cached = self._addresses[key] = (el, self.stats.truncated - before)
-        else:
-            self.stats.truncated.update(cached[1])
-        el = copy.deepcopy(cached[0])
-        parent.append(el)
-        return el
+        return self.cached(parent, ("adresse", addr["key"], denomination), self.build_adresse, addr, denomination)
 
     def build_adresse(self, addr, denomination):
-        el = etree.Element(self.q("adresse"))
+        el = etree.Element(self._qnames["adresse"])
+        sub = self.sub
         if self.v23 and clean(denomination):
-            self.sub(el, "denomination", self.fit(denomination, 255, "denomination"))
+            sub(el, "denomination", self.fit(denomination, 255, "denomination"))
         for line in self.address_lines(addr):
-            self.sub(el, "ligne", line)
-        self.sub(el, "codepostal", addr.code_postal)
-        self.sub(el, "ville", self.fit(addr.ville, 50, "ville"))
-        departement = addr.departement
+            sub(el, "ligne", line)
+        sub(el, "codepostal", addr["code_postal"])
+        sub(el, "ville", self.fit(addr["ville"], 50, "ville"))
+        departement = addr["departement"]
         if 2 <= len(departement) <= 3:
-            self.sub(el, "departement", departement)
-        if len(addr.code_insee or "") == 5:
-            self.sub(el, "code-INSEE-commune", addr.code_insee)
+            sub(el, "departement", departement)
+        if len(addr["code_insee"] or "") == 5:
+            sub(el, "code-INSEE-commune", addr["code_insee"])
         if departement in self.region_departements:
-            self.sub(el, "region", self.region_code)
-        if addr.latitude is not None and addr.longitude is not None:
-            geo = self.sub(el, "geolocalisation")
-            self.sub(geo, "latitude", format(addr.latitude, "f"))
-            self.sub(geo, "longitude", format(addr.longitude, "f"))
+            sub(el, "region", self.region_code)
+        if addr["latitude"] is not None and addr["longitude"] is not None:
+            geo = sub(el, "geolocalisation")
+            sub(geo, "latitude", format(addr["latitude"], "f"))
+            sub(geo, "longitude", format(addr["longitude"], "f"))
         return el
 
     def phones(self, parent, numbers):
@@ -315,7 +727,7 @@ class LheoWriter:
             number = clean(number)
             if not number or len(number) > 25:
                 continue
-            (mobile if _MOBILE.match(re.sub(r"[\s.\-]", "", number)) else fixed).append(number)
+            (mobile if _MOBILE.match(_PHONE_SEPARATORS.sub("", number)) else fixed).append(number)
         for tag, values in (("telfixe", fixed), ("portable", mobile)):
             values = _unique(values, 3)
             if values:
@@ -327,10 +739,10 @@ class LheoWriter:
         """<coordonnees> of a person (contact) or of a structure / place (address)."""
         co = self.sub(parent, "coordonnees")
         if contact is not None:
-            self.opt(co, "civilite", clean(contact.civilite))
-            self.opt(co, "nom", self.fit(contact.nom, 50, "nom"))
-            self.opt(co, "prenom", self.fit(contact.prenom, 50, "prenom"))
-            phones, email = [contact.telephone], contact.email
+            self.opt(co, "civilite", clean(contact["civilite"]))
+            self.opt(co, "nom", self.fit(contact["nom"], 50, "nom"))
+            self.opt(co, "prenom", self.fit(contact["prenom"], 50, "prenom"))
+            phones, email = [contact["telephone"]], contact["email"]
         if _address_ok(addr):
             self.adresse(co, addr, denomination)
         self.phones(co, phones)
@@ -343,79 +755,93 @@ class LheoWriter:
         return co
 
     def contact(self, parent, tag, contact, type_code=None):
-        el = self.sub(parent, tag, attrs={"numero": contact.reference})
+        return self.cached(parent, (tag, contact["pk"], type_code), self.build_contact, tag, contact, type_code)
+
+    def build_contact(self, tag, contact, type_code):
+        el = etree.Element(self._qnames[tag], {"numero": contact["reference"]})
         if self.v23:
             self.opt(el, "type-contact", self.contact_type(type_code, contact))
         self.coordonnees(el, contact=contact)
         return el
 
     def structure_coordonnees(self, parent, structure):
-        sv = structure.live_version
-        if sv is None:
+        if structure["live_version_id"] is None:
             return self.sub(parent, "coordonnees")
         return self.coordonnees(
-            parent, addr=sv, phones=[sv.telephone, sv.telephone_secondaire], email=sv.email, web=sv.site_web
+            parent,
+            addr=structure["addr"],
+            phones=[structure["telephone"], structure["telephone_secondaire"]],
+            email=structure["email"],
+            web=structure["site_web"],
         )
 
     # --- formation ------------------------------------------------------------------
 
     def formation(self, formation):
         """The <formation> element, or None when nothing of it can be exported."""
-        version = formation.live_version
-        structure = formation.structure
-        siret = _digits(structure.siret)
+        structure = formation["structure"]
+        siret = _digits(structure["siret"])
         if len(siret) != 14:
-            self.stats.warn("organisme responsable sans SIRET : formation non exportée", formation.reference)
+            self.stats.warn("organisme responsable sans SIRET : formation non exportée", formation["reference"])
             return None
         sessions = []
-        for sv in version.lheo_sessions:
+        for sv in formation["sessions"]:
             inscription = self.inscription_address(formation, sv)
             if inscription is None:
-                self.stats.warn("aucune adresse d'inscription complète : session non exportée", sv.session.reference)
+                self.stats.warn("aucune adresse d'inscription complète : session non exportée", sv["reference"])
             else:
                 sessions.append((sv, inscription))
         if not sessions:
-            self.stats.warn("aucune session publiée exportable : formation non exportée", formation.reference)
+            self.stats.warn("aucune session publiée exportable : formation non exportée", formation["reference"])
             return None
-        cert = version.certification
+        cert = formation["cert"]
+        sub = self.sub
+        published_at = formation["published_at"]
+        formation["modified_stamp"] = None if published_at is None else self.stamp(published_at)
         f = etree.Element(
-            self.q("formation"),
-            {"numero": formation.reference, **self.stamps(formation.created_at, formation.published_at)},
+            self._qnames["formation"],
+            {"numero": formation["reference"], **self.stamps(formation["created_at"], formation["published_at"])},
             nsmap={None: self.ns},
         )
-        self.domaine(f, version)
-        self.sub(f, "intitule-formation", self.fit(version.intitule, 255, "intitule-formation") or formation.reference)
-        objectif = clean(version.objectif) or (cert and clean(cert.objectif)) or clean(version.intitule)
-        self.sub(f, "objectif-formation", self.fit(objectif, 3000, "objectif-formation"))
-        self.sub(f, "resultats-attendus", self.fit(self.resultats(version), 3000, "resultats-attendus"))
-        contenu = clean(version.contenu) or (cert and clean(cert.contenu)) or DEFAULT_CONTENU
-        self.sub(f, "contenu-formation", self.fit(contenu, 3000, "contenu-formation"))
-        self.sub(f, "certifiante", "1" if cert else "0")
+        self.domaine(f, formation)
+        sub(
+            f,
+            "intitule-formation",
+            self.fit(formation["intitule"], 255, "intitule-formation") or formation["reference"],
+        )
+        objectif = clean(formation["objectif"]) or (cert and clean(cert["objectif"])) or clean(formation["intitule"])
+        sub(f, "objectif-formation", self.fit(objectif, 3000, "objectif-formation"))
+        sub(f, "resultats-attendus", self.fit(self.resultats(formation), 3000, "resultats-attendus"))
+        contenu = clean(formation["contenu"]) or (cert and clean(cert["contenu"])) or DEFAULT_CONTENU
+        sub(f, "contenu-formation", self.fit(contenu, 3000, "contenu-formation"))
+        sub(f, "certifiante", "1" if cert else "0")
         self.formation_contacts(f, formation, [sv for sv, _ in sessions])
-        parcours = Counter(sv.type_parcours for sv, _ in sessions if sv.type_parcours in PARCOURS)
-        self.sub(f, "parcours-de-formation", parcours.most_common(1)[0][0] if parcours else DEFAULT_PARCOURS)
-        self.sub(f, "code-niveau-entree", self.niveau(version.niveau_entree) or DEFAULT_NIVEAU_ENTREE)
-        if version.objectif_general in OBJECTIF_GENERAL:
-            self.sub(f, "objectif-general-formation", version.objectif_general)
+        parcours = Counter(sv["type_parcours"] for sv, _ in sessions if sv["type_parcours"] in PARCOURS)
+        sub(f, "parcours-de-formation", parcours.most_common(1)[0][0] if parcours else DEFAULT_PARCOURS)
+        sub(f, "code-niveau-entree", self.niveau(formation["niveau_entree"]) or DEFAULT_NIVEAU_ENTREE)
+        if formation["objectif_general"] in OBJECTIF_GENERAL:
+            sub(f, "objectif-general-formation", formation["objectif_general"])
         if cert:
-            self.certification(f, cert, formation.reference)
-        self.opt(f, "code-niveau-sortie", self.niveau(version.niveau_sortie or (cert and cert.niveau_sortie)))
-        site = clean(version.site_web)
+            self.certification(f, cert, formation["reference"])
+        self.opt(f, "code-niveau-sortie", self.niveau(formation["niveau_sortie"] or (cert and cert["niveau_sortie"])))
+        site = clean(formation["site_web"])
         if 3 <= len(site) <= 400:
-            self.sub(self.sub(f, "url-formation"), "urlweb", site)
+            sub(sub(f, "url-formation"), "urlweb", site)
         for sv, inscription in sessions:
             self.action(f, formation, sv, inscription)
-        self.responsable(f, structure, siret)
+        self.cached(f, ("responsable", structure["pk"]), self.responsable, structure, siret)
         self.stats.formations += 1
         self.stats.actions += len(sessions)
         self.stats.sessions += len(sessions)
         return f
 
-    def domaine(self, parent, version):
-        cert = version.certification
-        formacodes = _FORMACODE.findall(version.formacodes) or (cert and _FORMACODE.findall(cert.formacodes)) or []
-        romes = _ROME.findall(version.codes_rome) or (cert and _ROME.findall(cert.codes_rome)) or []
-        nsf = _NSF.findall(cert.codes_nsf) if cert else []
+    def domaine(self, parent, formation):
+        cert = formation["cert"]
+        formacodes = (
+            _FORMACODE.findall(formation["formacodes"]) or (cert and _FORMACODE.findall(cert["formacodes"])) or []
+        )
+        romes = _ROME.findall(formation["codes_rome"]) or (cert and _ROME.findall(cert["codes_rome"])) or []
+        nsf = _NSF.findall(cert["codes_nsf"]) if cert else []
         el = self.sub(parent, "domaine-formation")
         for code in _unique(formacodes, 5):
             self.sub(el, "code-FORMACODE", code)
@@ -424,23 +850,26 @@ class LheoWriter:
         for code in _unique([c.upper() for c in romes], 5):
             self.sub(el, "code-ROME", code)
 
-    def resultats(self, version):
-        if clean(version.resultats_attendus):
-            return version.resultats_attendus
-        cert = version.certification
+    def resultats(self, formation):
+        if clean(formation["resultats_attendus"]):
+            return formation["resultats_attendus"]
+        cert = formation["cert"]
         if cert:
-            codes = [f"RNCP{cert.code_rncp}" if cert.code_rncp else "", f"RS{cert.code_rs}" if cert.code_rs else ""]
+            codes = [
+                f"RNCP{cert['code_rncp']}" if cert["code_rncp"] else "",
+                f"RS{cert['code_rs']}" if cert["code_rs"] else "",
+            ]
             codes = ", ".join(c for c in codes if c)
-            return f"Certification : {clean(cert.intitule)}" + (f" ({codes})" if codes else "") + "."
+            return f"Certification : {clean(cert['intitule'])}" + (f" ({codes})" if codes else "") + "."
         return DEFAULT_RESULTATS
 
     def certification(self, parent, cert, reference):
         limit = 10 if self.v23 else 6
         el = self.sub(parent, "certification")
         for tag, value, minimum in (
-            ("code-RNCP", _code(cert.code_rncp, "RNCP"), 1),
-            ("code-CERTIFINFO", _code(cert.code_certifinfo), 1),
-            ("code-RS", _code(cert.code_rs, "RS") if self.v23 else "", 3),
+            ("code-RNCP", _code(cert["code_rncp"], "RNCP"), 1),
+            ("code-CERTIFINFO", _code(cert["code_certifinfo"]), 1),
+            ("code-RS", _code(cert["code_rs"], "RS") if self.v23 else "", 3),
         ):
             if not value:
                 continue
@@ -455,407 +884,447 @@ class LheoWriter:
         found = {}
         for principal in (True, False):
             for sv in svs:
-                for sc in sv.lheo_contacts:
-                    if sc.is_principal == principal:
-                        found.setdefault(sc.contact_id, (sc.contact, sc.type_contact))
-        contacts = list(found.values()) or [(c, None) for c in formation.structure.lheo_contacts]
+                for contact, type_contact, is_principal in sv["contacts"]:
+                    if is_principal == principal:
+                        found.setdefault(contact["pk"], (contact, type_contact))
+        structure = formation["structure"]
+        contacts = list(found.values()) or [(c, None) for c in structure["contacts"]]
         if not self.v23:
             contacts = contacts[:1]
         for contact, type_code in contacts:
             self.contact(parent, "contact-formation", contact, type_code)
         if not contacts:
-            self.structure_coordonnees(self.sub(parent, "contact-formation"), formation.structure)
+            self.structure_coordonnees(self.sub(parent, "contact-formation"), structure)
 
-    def responsable(self, parent, structure, siret):
-        el = self.sub(parent, "organisme-formation-responsable", attrs={"numero": structure.reference})
-        nda = _digits(structure.nda)
+    def responsable(self, structure, siret):
+        el = etree.Element(self._qnames["organisme-formation-responsable"], {"numero": structure["reference"]})
+        nda = _digits(structure["nda"])
         if len(nda) != 11:
-            self.stats.warn("organisme responsable sans NDA : numéro d'activité 00000000000", structure.reference)
+            self.stats.warn("organisme responsable sans NDA : numéro d'activité 00000000000", structure["reference"])
             nda = UNKNOWN_NDA
         self.sub(el, "numero-activite", nda)
         self.sub(self.sub(el, "SIRET-organisme-formation"), "SIRET", siret)
-        nom = self.fit(structure.nom, 250, "nom-organisme") or self.fit(structure.raison_sociale, 250, "nom-organisme")
+        nom = self.fit(structure["nom"], 250, "nom-organisme") or self.fit(
+            structure["raison_sociale"], 250, "nom-organisme"
+        )
         self.sub(el, "nom-organisme", nom)
-        self.sub(el, "raison-sociale", self.fit(structure.raison_sociale, 250, "raison-sociale") or nom)
+        self.sub(el, "raison-sociale", self.fit(structure["raison_sociale"], 250, "raison-sociale") or nom)
         self.structure_coordonnees(self.sub(el, "coordonnees-organisme"), structure)
-        contacts = structure.lheo_contacts if self.v23 else structure.lheo_contacts[:1]
+        contacts = structure["contacts"] if self.v23 else structure["contacts"][:1]
         for contact in contacts:
             self.contact(el, "contact-organisme", contact)
         if not contacts:
             self.structure_coordonnees(self.sub(el, "contact-organisme"), structure)
-        uai = clean(structure.uai).upper()
+        uai = clean(structure["uai"]).upper()
         if self.v23 and len(uai) == 8:
             self.sub(self.sub(el, "code-UAI-organisme-formation"), "code-UAI", uai)
+        return el
 
     # --- action and session -----------------------------------------------------------
 
     def inscription_address(self, formation, sv):
         """Lieu d'inscription, else a place of the session, else the principal trainer's
         address, else the responsable's: (address, denomination) or None."""
-        candidates = [(sv.lieu_inscription, getattr(sv.lieu_inscription, "nom", ""))]
-        candidates += [(p.lieu, p.lieu.nom) for p in sv.lheo_places]
-        candidates += [(t.structure.live_version, t.structure.nom) for t in sv.lheo_trainers]
-        candidates.append((formation.structure.live_version, formation.structure.nom))
-        for addr, name in candidates:
-            if _address_ok(addr):
-                return addr, name
+        lieu = sv["lieu_inscription"]
+        if lieu is not None and _address_ok(lieu["addr"]):
+            return lieu["addr"], lieu["nom"]
+        for lieu in sv["places"]:
+            if _address_ok(lieu["addr"]):
+                return lieu["addr"], lieu["nom"]
+        for structure in sv["trainers"]:
+            if _address_ok(structure["addr"]):
+                return structure["addr"], structure["nom"]
+        structure = formation["structure"]
+        if _address_ok(structure["addr"]):
+            return structure["addr"], structure["nom"]
         return None
 
     def action(self, parent, formation, sv, inscription):
-        version = formation.live_version
-        ref = sv.session.reference
-        financements = sv.lheo_financements
-        slots = sv.lheo_slots
-        a = self.sub(parent, "action", attrs={"numero": f"A{ref}"})
-        self.sub(a, "rythme-formation", self.fit(self.rythme(sv), 3000, "rythme-formation"))
-        self.sub(a, "code-public-vise", self.public_vise)
-        self.opt(a, "info-public-vise", self.fit(sv.commentaire_financement, 250, "info-public-vise"))
-        self.sub(a, "niveau-entree-obligatoire", "0")
-        self.sub(a, "modalites-alternance", self.fit(self.alternance(sv), 3000, "modalites-alternance"))
-        modalite = sv.modalite_enseignement if sv.modalite_enseignement in MODALITES_ENSEIGNEMENT else "0"
-        self.sub(a, "modalites-enseignement", modalite)
-        self.sub(
-            a, "conditions-specifiques", self.fit(sv.prerequis, 3000, "conditions-specifiques") or DEFAULT_CONDITIONS
+        # The hottest code of the export: elements are created inline (no helper call).
+        SE, Q, fit = _SUBELEMENT, self._qnames, self.fit
+        financements = sv["financements"]
+        slots = sv["slots"]
+        a = SE(parent, Q["action"], {"numero": f"A{sv['reference']}"})
+        SE(a, Q["rythme-formation"]).text = fit(self.rythme(sv), 3000, "rythme-formation")
+        SE(a, Q["code-public-vise"]).text = self.public_vise
+        text = fit(sv["commentaire_financement"], 250, "info-public-vise")
+        if text:
+            SE(a, Q["info-public-vise"]).text = text
+        SE(a, Q["niveau-entree-obligatoire"]).text = "0"
+        SE(a, Q["modalites-alternance"]).text = fit(self.alternance(sv), 3000, "modalites-alternance")
+        modalite = sv["modalite_enseignement"]
+        SE(a, Q["modalites-enseignement"]).text = modalite if modalite in MODALITES_ENSEIGNEMENT else "0"
+        SE(a, Q["conditions-specifiques"]).text = (
+            fit(sv["prerequis"], 3000, "conditions-specifiques") or DEFAULT_CONDITIONS
         )
-        codes = [self.financeur_code(fin.financeur.lheo_code) for fin in financements]
+        codes = [self.financeur_code(fin[0]) for fin in financements]
         funded = any(code and code not in NO_FUNDING_CODES for code in codes)
-        self.sub(a, "prise-en-charge-frais-possible", "1" if funded else "0")
+        SE(a, Q["prise-en-charge-frais-possible"]).text = "1" if funded else "0"
         self.lieux(a, formation, sv)
-        self.sub(a, "modalites-entrees-sorties", "1" if sv.entree_sortie_permanente else "0")
-        if self.v23 and version.duree_cycle:
-            self.sub(a, "duree-cycle", version.duree_cycle)
+        SE(a, Q["modalites-entrees-sorties"]).text = "1" if sv["entree_sortie_permanente"] else "0"
+        if self.v23 and formation["duree_cycle"]:
+            SE(a, Q["duree-cycle"]).text = str(formation["duree_cycle"])
         self.session(a, formation, sv, inscription)
-        info_dates = sorted(s.date for s in slots if s.modalite == INFO_COLLECTIVE and s.date)
-        for day in info_dates[:MAX_DATES_INFORMATION]:
-            self.sub(self.sub(a, "date-information"), "date", lheo_date(day))
-        for tag in ("restauration", "hebergement", "transport", "acces-handicapes"):
-            self.opt(a, tag, self.fit(getattr(sv, tag.replace("-", "_")), 250, tag))
-        self.opt(a, "modalites-recrutement", self.fit(self.recrutement_text(slots), 3000, "modalites-recrutement"))
-        self.opt(a, "modalites-pedagogiques", self.fit(self.pedagogie(sv), 200, "modalites-pedagogiques"))
+        if slots:
+            info_dates = sorted(s["date"] for s in slots if s["modalite"] == INFO_COLLECTIVE and s["date"])
+            for day in info_dates[:MAX_DATES_INFORMATION]:
+                SE(SE(a, Q["date-information"]), Q["date"]).text = lheo_date(day)
+        for tag, key in _LOGISTIQUE:
+            text = fit(sv[key], 250, tag)
+            if text:
+                SE(a, Q[tag]).text = text
+        if slots:
+            text = fit(self.recrutement_text(slots), 3000, "modalites-recrutement")
+            if text:
+                SE(a, Q["modalites-recrutement"]).text = text
+        text = fit(self.pedagogie(sv), 200, "modalites-pedagogiques")
+        if text:
+            SE(a, Q["modalites-pedagogiques"]).text = text
         if self.v23:
-            for eq in sv.lheo_equipements:
+            for eq in sv["equipements"]:
                 self.equipement(a, eq)
-        perimetre = next((s for s in slots if s.perimetre in PERIMETRES), None)
+        perimetre = next((s for s in slots if s["perimetre"] in PERIMETRES), None)
         if perimetre is not None:
-            self.sub(a, "code-perimetre-recrutement", perimetre.perimetre)
-            self.opt(
-                a,
-                "infos-perimetre-recrutement",
-                self.fit(perimetre.commentaire_perimetre, 50, "infos-perimetre-recrutement"),
-            )
-        self.opt(a, "duree-indicative", self.fit(self.duree(sv), 150, "duree-indicative"))
-        total = sv.duree_totale if sv.duree_totale is not None else sv.compute_total()
-        for tag, value in (
-            ("nombre-heures-centre", sv.duree_centre),
-            ("nombre-heures-entreprise", sv.duree_entreprise),
-            ("nombre-heures-total", total),
-        ):
-            if value is not None:
-                self.sub(a, tag, value)
-        self.opt(
-            a,
-            "detail-conditions-prise-en-charge",
-            self.fit(sv.conditions_prise_en_charge, 600, "detail-conditions-prise-en-charge"),
-        )
+            SE(a, Q["code-perimetre-recrutement"]).text = perimetre["perimetre"]
+            text = fit(perimetre["commentaire_perimetre"], 50, "infos-perimetre-recrutement")
+            if text:
+                SE(a, Q["infos-perimetre-recrutement"]).text = text
+        text = fit(self.duree(sv), 150, "duree-indicative")
+        if text:
+            SE(a, Q["duree-indicative"]).text = text
+        if sv["duree_centre"] is not None:
+            SE(a, Q["nombre-heures-centre"]).text = str(sv["duree_centre"])
+        if sv["duree_entreprise"] is not None:
+            SE(a, Q["nombre-heures-entreprise"]).text = str(sv["duree_entreprise"])
+        total = self.total(sv)
+        if total is not None:
+            SE(a, Q["nombre-heures-total"]).text = str(total)
+        text = fit(sv["conditions_prise_en_charge"], 600, "detail-conditions-prise-en-charge")
+        if text:
+            SE(a, Q["detail-conditions-prise-en-charge"]).text = text
         if financements:
-            conventionne = any(fin.dispositif.is_public_funds or fin.numero_marche for fin in financements)
-            self.sub(a, "conventionnement", "1" if conventionne else "0")
+            conventionne = any(fin[1] or fin[2] for fin in financements)
+            SE(a, Q["conventionnement"]).text = "1" if conventionne else "0"
         self.formateurs(a, sv)
         self.financeurs(a, sv, codes)
         return a
 
+    @staticmethod
+    def total(sv):
+        if sv["duree_totale"] is not None:
+            return sv["duree_totale"]
+        if sv["duree_centre"] is None and sv["duree_entreprise"] is None:
+            return None
+        return (sv["duree_centre"] or 0) + (sv["duree_entreprise"] or 0)
+
     def rythme(self, sv):
-        rythme = _label(sv.rythme, RythmeCode)
-        parts = [f"{rythme}." if rythme else "", clean(sv.commentaire_rythme)]
-        if sv.a_la_demande:
+        rythme = self._rythmes.get(sv["rythme"], "")
+        parts = [f"{rythme}." if rythme else "", clean(sv["commentaire_rythme"])]
+        if sv["a_la_demande"]:
             parts.append("Session à la demande : dates à convenir avec l'organisme de formation.")
-        if sv.entree_sortie_permanente:
+        if sv["entree_sortie_permanente"]:
             parts.append("Entrées et sorties permanentes.")
         return "\n".join(p for p in parts if p) or DEFAULT_RYTHME
 
     def alternance(self, sv):
         parts = []
-        if sv.kind == TrainingKind.ALTERNANCE:
-            contracts = _unique(
-                [lheo.label(lheo.TYPE_ALTERNANCE, c.type_alternance) for c in sv.lheo_cycles if c.type_alternance], 3
-            )
+        if sv["kind"] == TrainingKind.ALTERNANCE:
+            labels = self._type_alternance
+            contracts = _unique([labels.get(str(c[2]), str(c[2])) for c in sv["cycles"] if c[2]], 3)
             parts.append("Formation en alternance" + (f" : {', '.join(contracts)}." if contracts else "."))
-        if sv.duree_entreprise:
-            parts.append(f"{sv.duree_centre or 0} heures en centre et {sv.duree_entreprise} heures en entreprise.")
+        if sv["duree_entreprise"]:
+            parts.append(
+                f"{sv['duree_centre'] or 0} heures en centre et {sv['duree_entreprise']} heures en entreprise."
+            )
         return "\n".join(parts) or DEFAULT_ALTERNANCE
 
     def pedagogie(self, sv):
-        labels = [_label(code, ModalitePedagogique) for code in sv.modalites_pedagogiques or []]
+        labels = [self._pedagogie.get(code, "") for code in sv["modalites_pedagogiques"] or []]
         labels = ", ".join(label for label in labels if label)
-        parts = [f"{labels}." if labels else "", clean(sv.commentaire_modalites_pedagogiques)]
+        parts = [f"{labels}." if labels else "", clean(sv["commentaire_modalites_pedagogiques"])]
         return " ".join(p for p in parts if p)
 
     def duree(self, sv):
-        total = sv.duree_totale if sv.duree_totale is not None else sv.compute_total()
+        total = self.total(sv)
         parts = [
             f"{total} heures" if total else "",
-            f"{sv.duree_hebdomadaire} heures par semaine" if sv.duree_hebdomadaire else "",
+            f"{sv['duree_hebdomadaire']} heures par semaine" if sv["duree_hebdomadaire"] else "",
         ]
-        parts.append(clean(sv.commentaire_duree))
+        parts.append(clean(sv["commentaire_duree"]))
         return ", ".join(p for p in parts if p)
 
     def recrutement_text(self, slots):
         lines = []
+        labels = self._modalite_recrutement
         for slot in slots:
-            text = lheo.label(lheo.MODALITE_RECRUTEMENT, slot.modalite)
+            modalite = slot["modalite"]
+            text = labels.get(str(modalite), str(modalite)) if modalite not in (None, "") else ""
             text = text[:1].upper() + text[1:]
-            if slot.date:
-                text += f" le {slot.date:%d/%m/%Y}"
-            if slot.heure_debut and slot.heure_fin:
-                text += f" de {slot.heure_debut:%H:%M} à {slot.heure_fin:%H:%M}"
-            elif slot.heure_debut:
-                text += f" à {slot.heure_debut:%H:%M}"
-            if slot.a_distance:
+            if slot["date"]:
+                text += f" le {slot['date']:%d/%m/%Y}"
+            if slot["heure_debut"] and slot["heure_fin"]:
+                text += f" de {slot['heure_debut']:%H:%M} à {slot['heure_fin']:%H:%M}"
+            elif slot["heure_debut"]:
+                text += f" à {slot['heure_debut']:%H:%M}"
+            if slot["a_distance"]:
                 text += " (à distance)"
-            elif slot.lieu is not None:
-                text += f", {clean(slot.lieu.full_address)}"
-            if clean(slot.commentaire):
-                text += f" : {clean(slot.commentaire)}"
+            elif slot["lieu"] is not None:
+                addr = slot["lieu"]["addr"]
+                parts = [addr["adresse"], addr["complement"], f"{addr['code_postal']} {addr['ville']}".strip()]
+                text += f", {clean(' '.join(p for p in parts if p))}"
+            if clean(slot["commentaire"]):
+                text += f" : {clean(slot['commentaire'])}"
             lines.append(text)
         return "\n".join(lines)
 
     def lieux(self, parent, formation, sv):
-        lieux = [p.lieu for p in sv.lheo_places]
+        lieux = sv["places"]
         if not self.v23:
             lieux = lieux[:1]  # 2.2: exactly one lieu-de-formation, the principal one
         for lieu in lieux:
-            el = self.sub(parent, "lieu-de-formation", attrs={"numero": lieu.reference})
-            siret = _digits(lieu.siret)
-            if self.v23 and len(siret) == 14:
-                self.sub(self.sub(el, "SIRET-lieu-formation"), "SIRET", siret)
-            self.coordonnees(el, addr=lieu, denomination=lieu.nom)
+            self.cached(parent, ("lieu-de-formation", lieu["pk"]), self.build_lieu, lieu)
         if not lieux:
             # F6: by default the place is the principal trainer's address.
-            trainer = sv.lheo_trainers[0].structure if sv.lheo_trainers else formation.structure
-            el = self.sub(parent, "lieu-de-formation")
-            self.coordonnees(el, addr=trainer.live_version, denomination=trainer.nom)
+            trainer = sv["trainers"][0] if sv["trainers"] else formation["structure"]
+            self.cached(parent, ("lieu-de-formation-structure", trainer["pk"]), self.build_default_lieu, trainer)
+
+    def build_lieu(self, lieu):
+        el = etree.Element(self._qnames["lieu-de-formation"], {"numero": lieu["reference"]})
+        siret = _digits(lieu["siret"])
+        if self.v23 and len(siret) == 14:
+            self.sub(self.sub(el, "SIRET-lieu-formation"), "SIRET", siret)
+        self.coordonnees(el, addr=lieu["addr"], denomination=lieu["nom"])
+        return el
+
+    def build_default_lieu(self, structure):
+        el = etree.Element(self._qnames["lieu-de-formation"])
+        self.coordonnees(el, addr=structure["addr"], denomination=structure["nom"])
+        return el
 
     def session(self, parent, formation, sv, inscription):
-        session = sv.session
-        s = self.sub(
-            parent,
-            "session",
-            attrs={"numero": session.reference, **self.stamps(session.created_at, formation.published_at)},
-        )
-        periode = self.sub(s, "periode")
-        self.sub(periode, "debut", lheo_date(sv.date_debut) or UNKNOWN_START)
-        self.sub(periode, "fin", lheo_date(sv.date_fin) or UNKNOWN_END)
+        SE, Q = _SUBELEMENT, self._qnames
+        attrs = {"numero": sv["reference"]}
+        if sv["created_at"] is not None:
+            attrs[self._created_attr] = self.stamp(sv["created_at"])
+        if formation["published_at"] is not None:
+            attrs[self._modified_attr] = formation["modified_stamp"]
+        s = SE(parent, Q["session"], attrs)
+        periode = SE(s, Q["periode"])
+        SE(periode, Q["debut"]).text = lheo_date(sv["date_debut"]) or UNKNOWN_START
+        SE(periode, Q["fin"]).text = lheo_date(sv["date_fin"]) or UNKNOWN_END
         addr, name = inscription
-        self.adresse(self.sub(s, "adresse-inscription"), addr, name)
-        self.opt(s, "modalites-inscription", self.fit(sv.commentaire_inscription, 255, "modalites-inscription"))
-        if sv.debut_inscription or sv.fin_inscription:
-            periode = self.sub(self.sub(s, "periode-inscription"), "periode")
-            self.sub(periode, "debut", lheo_date(sv.debut_inscription) or UNKNOWN_START)
-            self.sub(periode, "fin", lheo_date(sv.fin_inscription) or UNKNOWN_END)
-        etats = {fin.etat_recrutement for fin in sv.lheo_financements}
-        etat = next((e for e in ETATS_RECRUTEMENT if e in etats), None)
-        self.opt(s, "etat-recrutement", etat)
+        self.adresse(SE(s, Q["adresse-inscription"]), addr, name)
+        text = self.fit(sv["commentaire_inscription"], 255, "modalites-inscription")
+        if text:
+            SE(s, Q["modalites-inscription"]).text = text
+        if sv["debut_inscription"] or sv["fin_inscription"]:
+            periode = SE(SE(s, Q["periode-inscription"]), Q["periode"])
+            SE(periode, Q["debut"]).text = lheo_date(sv["debut_inscription"]) or UNKNOWN_START
+            SE(periode, Q["fin"]).text = lheo_date(sv["fin_inscription"]) or UNKNOWN_END
+        if sv["financements"]:
+            etats = {fin[4] for fin in sv["financements"]}
+            etat = next((e for e in ETATS_RECRUTEMENT if e in etats), None)
+            if etat:
+                SE(s, Q["etat-recrutement"]).text = etat
         if not self.v23:
             return s
-        for slot in sv.lheo_slots:
+        for slot in sv["slots"]:
             self.recrutement(s, slot)
-        for sc in sv.lheo_contacts:
-            self.contact(s, "contact-session", sc.contact, sc.type_contact)
-        for blocs in sv.lheo_blocs:
-            self.blocs(s, blocs, session.reference)
-        for cycle in sv.lheo_cycles:
+        for contact, type_contact, _principal in sv["contacts"]:
+            self.contact(s, "contact-session", contact, type_contact)
+        for blocs in sv["blocs"]:
+            self.blocs(s, blocs, sv["reference"])
+        for cycle in sv["cycles"]:
             self.cycle(s, cycle)
         return s
 
     def recrutement(self, parent, slot):
-        r = self.sub(parent, "recrutement")
-        self.sub(r, "modalite-recrutement", slot.modalite if slot.modalite in MODALITES_RECRUTEMENT else "0")
-        if slot.perimetre in PERIMETRES:
-            self.sub(r, "code-perimetre-recrutement", slot.perimetre)
+        sub = self.sub
+        r = sub(parent, "recrutement")
+        sub(r, "modalite-recrutement", slot["modalite"] if slot["modalite"] in MODALITES_RECRUTEMENT else "0")
+        if slot["perimetre"] in PERIMETRES:
+            sub(r, "code-perimetre-recrutement", slot["perimetre"])
         self.opt(
-            r, "infos-perimetre-recrutement", self.fit(slot.commentaire_perimetre, 50, "infos-perimetre-recrutement")
+            r, "infos-perimetre-recrutement", self.fit(slot["commentaire_perimetre"], 50, "infos-perimetre-recrutement")
         )
-        self.sub(r, "a-distance", "1" if slot.a_distance else "0")
-        if _address_ok(slot.lieu):
-            self.adresse(r, slot.lieu, slot.lieu.nom)
-        elif not slot.a_distance and _address_ok(slot.structure.live_version):
-            self.adresse(r, slot.structure.live_version, slot.structure.nom)
-        url = clean(slot.lien_web)
+        sub(r, "a-distance", "1" if slot["a_distance"] else "0")
+        lieu, structure = slot["lieu"], slot["structure"]
+        if lieu is not None and _address_ok(lieu["addr"]):
+            self.adresse(r, lieu["addr"], lieu["nom"])
+        elif not slot["a_distance"] and _address_ok(structure["addr"]):
+            self.adresse(r, structure["addr"], structure["nom"])
+        url = clean(slot["lien_web"])
         if 3 <= len(url) <= 400:
-            self.sub(r, "urlweb", url)
-        if slot.nb_places is not None:
-            self.sub(r, "nb-places", slot.nb_places)
-        if slot.date:
-            periode = self.sub(r, "periode")
-            self.sub(periode, "debut", lheo_date(slot.date))
-            self.sub(periode, "fin", lheo_date(slot.date))
-        if slot.heure_debut:
-            self.sub(r, "heure-debut", f"{slot.heure_debut:%H:%M}")
-        if slot.heure_fin:
-            self.sub(r, "heure-fin", f"{slot.heure_fin:%H:%M}")
-        self.opt(r, "commentaire", self.fit(slot.commentaire, 500, "commentaire"))
+            sub(r, "urlweb", url)
+        if slot["nb_places"] is not None:
+            sub(r, "nb-places", slot["nb_places"])
+        if slot["date"]:
+            periode = sub(r, "periode")
+            day = lheo_date(slot["date"])
+            sub(periode, "debut", day)
+            sub(periode, "fin", day)
+        if slot["heure_debut"]:
+            sub(r, "heure-debut", f"{slot['heure_debut']:%H:%M}")
+        if slot["heure_fin"]:
+            sub(r, "heure-fin", f"{slot['heure_fin']:%H:%M}")
+        self.opt(r, "commentaire", self.fit(slot["commentaire"], 500, "commentaire"))
 
     def blocs(self, parent, session_blocs, reference):
-        cert = session_blocs.certification
         blocs = []
-        for bloc in session_blocs.blocs.all():
-            code = clean(bloc.code)
+        for code, libelle in session_blocs["blocs"]:
+            code = clean(code)
             if 8 <= len(code) <= 40:
-                blocs.append((code, bloc))
+                blocs.append((code, libelle))
             else:
                 self.stats.warn(f"code de bloc « {code} » hors du format LHEO : bloc non exporté", reference)
         if not blocs:
             return
         el = self.sub(parent, "blocs-competences")
-        validation = session_blocs.type_validation
+        validation = session_blocs["type_validation"]
         self.sub(el, "validation-blocs", validation if validation in VALIDATION_BLOCS else "0")
         ref = self.sub(el, "reference-certification")
+        code_rncp, code_certifinfo, code_rs = session_blocs["codes"]
         for tag, value in (
-            ("reference-code-RNCP", _code(cert.code_rncp, "RNCP")),
-            ("reference-code-CERTIFINFO", _code(cert.code_certifinfo)),
-            ("reference-code-RS", _code(cert.code_rs, "RS")),
+            ("reference-code-RNCP", _code(code_rncp, "RNCP")),
+            ("reference-code-CERTIFINFO", _code(code_certifinfo)),
+            ("reference-code-RS", _code(code_rs, "RS")),
         ):
             if 1 <= len(value) <= 10:
                 self.sub(ref, tag, value)
-        for code, bloc in sorted(blocs, key=lambda item: item[0]):
+        for code, libelle in sorted(blocs, key=lambda item: item[0]):
             bc = self.sub(el, "bloc-competences")
-            self.sub(bc, "libelle-bloc", self.fit(bloc.libelle, 500, "libelle-bloc") or code)
+            self.sub(bc, "libelle-bloc", self.fit(libelle, 500, "libelle-bloc") or code)
             self.sub(bc, "code-bloc", code)
 
     def cycle(self, parent, cycle):
-        if cycle.type_cycle not in TYPES_CYCLE:
+        annee, type_cycle, type_alternance = cycle
+        if type_cycle not in TYPES_CYCLE:
             return
         el = self.sub(parent, "cycle")
-        self.sub(el, "type-cycle", cycle.type_cycle)
-        self.sub(el, "annee-cycle", cycle.annee)
-        if cycle.type_alternance in TYPES_ALTERNANCE:
-            self.sub(self.sub(el, "alternance"), "type-alternance", cycle.type_alternance)
+        self.sub(el, "type-cycle", type_cycle)
+        self.sub(el, "annee-cycle", annee)
+        if type_alternance in TYPES_ALTERNANCE:
+            self.sub(self.sub(el, "alternance"), "type-alternance", type_alternance)
 
     def equipement(self, parent, eq):
-        if eq.type_equipement not in TYPES_EQUIPEMENT:
+        type_equipement, cout, commentaire = eq
+        if type_equipement not in TYPES_EQUIPEMENT:
             return
         el = self.sub(parent, "equipement")
-        self.sub(el, "type-equipement", eq.type_equipement)
-        if eq.cout_indicatif is not None:
-            cost = Decimal(eq.cout_indicatif).quantize(Decimal("1"), rounding=ROUND_HALF_UP)
+        self.sub(el, "type-equipement", type_equipement)
+        if cout is not None:
+            cost = Decimal(cout).quantize(Decimal("1"), rounding=ROUND_HALF_UP)
             self.sub(el, "cout-indicatif-equipement", int(cost))
-        self.opt(el, "commentaire", self.fit(eq.commentaire, 500, "commentaire"))
+        self.opt(el, "commentaire", self.fit(commentaire, 500, "commentaire"))
 
     def formateurs(self, parent, sv):
-        trainers = sv.lheo_trainers if self.v23 else sv.lheo_trainers[:1]  # 2.2: the principal one
-        for trainer in trainers:
-            structure = trainer.structure
-            siret = _digits(structure.siret)
-            if len(siret) != 14:
-                self.stats.warn("organisme formateur sans SIRET : non exporté", sv.session.reference)
-                continue
-            el = self.sub(parent, "organisme-formateur", attrs={"numero": structure.reference})
-            self.sub(self.sub(el, "SIRET-formateur"), "SIRET", siret)
-            self.sub(
-                el,
-                "raison-sociale-formateur",
-                self.fit(structure.raison_sociale or structure.nom, 250, "raison-sociale-formateur"),
-            )
-            contacts = [sc for sc in sv.lheo_contacts if sc.contact.structure_id == structure.pk]
-            for sc in contacts if self.v23 else contacts[:1]:
-                self.contact(el, "contact-formateur", sc.contact, sc.type_contact)
-            uai = clean(structure.uai).upper()
-            if self.v23 and len(uai) == 8:
-                self.sub(self.sub(el, "code-UAI-formateur"), "code-UAI", uai)
+        trainers = sv["trainers"] if self.v23 else sv["trainers"][:1]  # 2.2: the principal one
+        for structure in trainers:
+            contacts = [(c, t) for c, t, _ in sv["contacts"] if c["structure_id"] == structure["pk"]]
+            if not self.v23:
+                contacts = contacts[:1]
+            key = ("formateur", structure["pk"], tuple((c["pk"], t) for c, t in contacts))
+            element = self.cached(parent, key, self.build_formateur, structure, contacts)
+            if element is None:
+                self.stats.warn("organisme formateur sans SIRET : non exporté", sv["reference"])
+
+    def build_formateur(self, structure, contacts):
+        siret = _digits(structure["siret"])
+        if len(siret) != 14:
+            return None
+        el = etree.Element(self._qnames["organisme-formateur"], {"numero": structure["reference"]})
+        self.sub(self.sub(el, "SIRET-formateur"), "SIRET", siret)
+        self.sub(
+            el,
+            "raison-sociale-formateur",
+            self.fit(structure["raison_sociale"] or structure["nom"], 250, "raison-sociale-formateur"),
+        )
+        for contact, type_contact in contacts:
+            self.contact(el, "contact-formateur", contact, type_contact)
+        uai = clean(structure["uai"]).upper()
+        if self.v23 and len(uai) == 8:
+            self.sub(self.sub(el, "code-UAI-formateur"), "code-UAI", uai)
+        return el
 
     def financeurs(self, parent, sv, codes):
         places = {}
-        for fin, code in zip(sv.lheo_financements, codes, strict=True):
+        for fin, code in zip(sv["financements"], codes, strict=True):
             if code is None:
-                self.stats.warn(
-                    f"code financeur « {fin.financeur.lheo_code} » inconnu en LHEO {self.version}", sv.session.reference
-                )
+                self.stats.warn(f"code financeur « {fin[0]} » inconnu en LHEO {self.version}", sv["reference"])
                 continue
             current = places.setdefault(code, None)
-            if fin.nb_places is not None:
-                places[code] = (current or 0) + fin.nb_places
+            if fin[3] is not None:
+                places[code] = (current or 0) + fin[3]
         if len(places) > MAX_FINANCEURS:
-            self.stats.warn("plus de 8 financeurs : seuls les 8 premiers sont exportés", sv.session.reference)
+            self.stats.warn("plus de 8 financeurs : seuls les 8 premiers sont exportés", sv["reference"])
         for code, count in list(places.items())[:MAX_FINANCEURS]:
             el = self.sub(parent, "organisme-financeur")
             self.sub(el, "code-financeur", code)
             if count is not None:
                 self.sub(el, "nb-places-financees", count)
 
-    # --- queries ----------------------------------------------------------------------
+    # --- reading ----------------------------------------------------------------------
 
-    def prefetches(self, sessions=None):
-        """Everything a chunk needs, one query per lookup, whatever the chunk holds."""
-        sv_qs = (
-            published_sessions(sessions)
-            .select_related("session", "lieu_inscription")
-            .order_by(F("date_debut").asc(nulls_last=True), "session__reference", "pk")
-        )
-        base = "live_version__lheo_sessions"
-        lookups = [
-            Prefetch(
-                "structure__contacts",
-                queryset=Contact.objects.filter(diffusion_web=True).order_by("-is_principal", "nom", "prenom", "pk"),
-                to_attr="lheo_contacts",
-            ),
-            Prefetch("live_version__sessions", queryset=sv_qs, to_attr="lheo_sessions"),
-            Prefetch(
-                f"{base}__trainers",
-                queryset=SessionTrainer.objects.select_related("structure__live_version"),
-                to_attr="lheo_trainers",
-            ),
-            Prefetch(f"{base}__places", queryset=SessionPlace.objects.select_related("lieu"), to_attr="lheo_places"),
-            Prefetch(
-                f"{base}__contacts",
-                queryset=SessionContact.objects.filter(contact__diffusion_web=True).select_related("contact"),
-                to_attr="lheo_contacts",
-            ),
-            Prefetch(
-                f"{base}__financements",
-                queryset=Financement.objects.filter(etat=FinancementEtat.DIFFUSION).select_related(
-                    "financeur", "dispositif"
-                ),
-                to_attr="lheo_financements",
-            ),
-            Prefetch(
-                f"{base}__recruitment_slots",
-                queryset=RecruitmentSlot.objects.select_related("lieu", "structure__live_version").order_by(
-                    F("date").asc(nulls_last=True), F("heure_debut").asc(nulls_last=True), "pk"
-                ),
-                to_attr="lheo_slots",
-            ),
-            Prefetch(f"{base}__cycles", queryset=Cycle.objects.all(), to_attr="lheo_cycles"),
-        ]
-        if self.v23:
-            lookups += [
-                Prefetch(f"{base}__equipements", queryset=Equipement.objects.all(), to_attr="lheo_equipements"),
-                Prefetch(
-                    f"{base}__blocs",
-                    queryset=SessionBlocs.objects.select_related("certification"),
-                    to_attr="lheo_blocs",
-                ),
-                f"{base}__lheo_blocs__blocs",
-            ]
-        return lookups
-
-    def iter_formations(self, queryset, *, sessions=None, chunk_size=DEFAULT_CHUNK_SIZE):
-        """Formations of ``queryset`` by chunks of primary keys, each chunk fully loaded."""
-        queryset = queryset.select_related("live_version__certification", "structure__live_version").prefetch_related(
-            *self.prefetches(sessions)
-        )
-        last_pk = None
-        while True:
-            page = queryset.order_by("pk")
-            if last_pk is not None:
-                page = page.filter(pk__gt=last_pk)
-            self._addresses.clear()
-            chunk = list(page[:chunk_size])
-            if not chunk:
-                return
-            last_pk = chunk[-1].pk
+    def iter_formations(self, queryset, *, sessions=None, chunk_size=DEFAULT_CHUNK_SIZE, prefetch=None):
+        """Formations of ``queryset`` (as dictionaries) by chunks of primary keys, each chunk
+        fully loaded in a fixed number of queries. With ``prefetch`` (default: when not inside
+        a transaction, which another connection could not see), the next chunk is read by a
+        thread while this one is built, so the database and Python work at the same time."""
+        reader = ChunkReader(self.v23, sessions)
+        if prefetch is None:
+            prefetch = getattr(settings, "LHEO_PREFETCH", True) and not connection.in_atomic_block
+        chunks = _prefetched(reader.chunks(queryset, chunk_size)) if prefetch else reader.chunks(queryset, chunk_size)
+        for chunk in chunks:
+            self.reset_cache()
             yield from chunk
-            if len(chunk) < chunk_size:
+        self.reset_cache()
+
+    def elements(self, queryset, *, sessions=None, chunk_size=DEFAULT_CHUNK_SIZE):
+        """The <formation> elements of ``queryset``, one at a time."""
+        for formation in self.iter_formations(queryset, sessions=sessions, chunk_size=chunk_size):
+            element = self.formation(formation)
+            if element is not None:
+                yield element
+
+
+def _prefetched(chunks):
+    """Iterate ``chunks`` in a thread (with its own database connection), one chunk ahead."""
+    handoff = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def put(item):
+        while not stop.is_set():
+            try:
+                handoff.put(item, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def run():
+        try:
+            for chunk in chunks:
+                if not put(("chunk", chunk)):
+                    return
+            put(("end", None))
+        except BaseException as exc:  # handed to the consumer, raised there
+            put(("error", exc))
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=run, name="lheo-prefetch", daemon=True)
+    thread.start()
+    try:
+        while True:
+            kind, value = handoff.get()
+            if kind == "end":
                 return
+            if kind == "error":
+                raise value
+            yield value
+    finally:
+        stop.set()
+        thread.join()
 
 
 def _pks(objects):
@@ -914,17 +1383,33 @@ def _binary_output(output):
         tmp.unlink(missing_ok=True)
 
 
-def write_offer(output, version="2.3", formations=None, since=None, *, sessions=None, chunk_size=DEFAULT_CHUNK_SIZE):
+def write_offer(
+    output,
+    version="2.3",
+    formations=None,
+    since=None,
+    *,
+    sessions=None,
+    chunk_size=DEFAULT_CHUNK_SIZE,
+    progress=None,
+    prefetch=None,
+):
     """Write the published offer as one LHEO ``version`` document to ``output`` (a path,
     replaced atomically, or a binary file object) and return an ``ExportStats``.
     ``formations`` / ``sessions`` optionally restrict the export (querysets or iterables, e.g.
     the rows selected for « Exporter », D5); ``since`` keeps formations published since then.
+    ``progress(stats)`` is called after each written formation; ``prefetch`` forces reading
+    the next chunk in a thread on (True) or off (False); by default it is on outside
+    transactions.
     Raises ``EmptyOffer``, before writing anything, when there is no formation to write."""
     writer = LheoWriter(version)
     queryset = published_formations(formations=formations, since=since, sessions=sessions)
     elements = (
         element
-        for element in map(writer.formation, writer.iter_formations(queryset, sessions=sessions, chunk_size=chunk_size))
+        for element in map(
+            writer.formation,
+            writer.iter_formations(queryset, sessions=sessions, chunk_size=chunk_size, prefetch=prefetch),
+        )
         if element is not None
     )
     first = next(elements, None)
@@ -937,6 +1422,8 @@ def write_offer(output, version="2.3", formations=None, since=None, *, sessions=
                 xf.write("\n")
                 xf.write(element)
                 xf.flush()
+                if progress is not None:
+                    progress(writer.stats)
             xf.write("\n")
     return writer.stats
 

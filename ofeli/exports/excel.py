@@ -1,0 +1,246 @@
+"""« Export Excel » (D5): one row per session with the search table's columns and the main
+fields of the session, written with openpyxl in write-only mode (rows are streamed to disk,
+memory stays bounded). Dates are real Excel dates, the header row is frozen and filtered,
+columns have widths."""
+
+from django.db.models import F, OuterRef, Subquery
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+
+from ofeli.formations.enums import ModaliteEnseignement, Source
+from ofeli.formations.models import Financement, SessionPlace
+from ofeli.formations.search import ROW_FIELDS, decorate
+from ofeli.referentials import lheo
+from ofeli.referentials.enums import TrainingKind
+
+BATCH = 1000
+DATE_FORMAT = "DD/MM/YYYY"
+
+# header, width, kind ("date" cells get the date format)
+COLUMNS = (
+    ("Référence", 12, "text"),
+    ("Intitulé", 45, "text"),
+    ("N° session", 12, "text"),
+    ("Date de début", 13, "date"),
+    ("Date de fin", 13, "date"),
+    ("OF Formateur", 30, "text"),
+    ("Dispositif", 35, "text"),
+    ("État", 24, "text"),
+    ("Dpt", 6, "text"),
+    ("Ville", 22, "text"),
+    ("Organisme responsable", 30, "text"),
+    ("SIRET organisme responsable", 17, "text"),
+    ("Financeur", 30, "text"),
+    ("N° marché", 16, "text"),
+    ("Nb places", 10, "number"),
+    ("État des financements", 22, "text"),
+    ("Type de formation", 22, "text"),
+    ("Modalité d'enseignement", 30, "text"),
+    ("Durée en centre (heures)", 12, "number"),
+    ("Durée en entreprise (heures)", 12, "number"),
+    ("Durée totale (heures)", 12, "number"),
+    ("Durée hebdomadaire (heures)", 12, "number"),
+    ("Session à la demande", 10, "text"),
+    ("Entrée-sortie permanente", 10, "text"),
+    ("Lieu de formation", 30, "text"),
+    ("Adresse du lieu", 40, "text"),
+    ("Code postal", 10, "text"),
+    ("Début d'inscription", 13, "date"),
+    ("Fin d'inscription", 13, "date"),
+    ("Certification", 40, "text"),
+    ("Code RNCP", 10, "text"),
+    ("Code RS", 10, "text"),
+    ("Code Certifinfo", 10, "text"),
+    ("Niveau de sortie", 22, "text"),
+    ("Site web de la formation", 35, "text"),
+    ("Source", 22, "text"),
+    ("Dernière publication", 13, "date"),
+)
+
+EXTRA_FIELDS = (
+    "formation__structure__siret",
+    "formation__published_at",
+    "certification__intitule",
+    "certification__code_rncp",
+    "certification__code_rs",
+    "certification__code_certifinfo",
+    "niveau_sortie",
+    "site_web",
+    "s_kind",
+    "s_modalite",
+    "s_centre",
+    "s_entreprise",
+    "s_totale",
+    "s_hebdo",
+    "s_demande",
+    "s_esp",
+    "s_debut_inscription",
+    "s_fin_inscription",
+    "lieu_nom",
+    "lieu_adresse",
+)
+
+
+def _place(field):
+    return Subquery(
+        SessionPlace.objects.filter(session_version=OuterRef("sv_id"))
+        .order_by("-is_principal", "pk")
+        .values(f"lieu__{field}")[:1]
+    )
+
+
+def excel_rows(qs):
+    """The rows of the export: the search rows with the session's main fields."""
+    return qs.annotate(
+        s_kind=F("sessions__kind"),
+        s_modalite=F("sessions__modalite_enseignement"),
+        s_centre=F("sessions__duree_centre"),
+        s_entreprise=F("sessions__duree_entreprise"),
+        s_totale=F("sessions__duree_totale"),
+        s_hebdo=F("sessions__duree_hebdomadaire"),
+        s_demande=F("sessions__a_la_demande"),
+        s_esp=F("sessions__entree_sortie_permanente"),
+        s_debut_inscription=F("sessions__debut_inscription"),
+        s_fin_inscription=F("sessions__fin_inscription"),
+        lieu_nom=_place("nom"),
+        lieu_adresse=_place("adresse"),
+    ).values(*ROW_FIELDS, *EXTRA_FIELDS)
+
+
+def _yes(value):
+    if value is None:
+        return ""
+    return "Oui" if value else "Non"
+
+
+def _label(choices, value):
+    if not value:
+        return ""
+    try:
+        return choices(value).label
+    except ValueError:
+        return str(value)
+
+
+def _local_date(moment):
+    if moment is None:
+        return None
+    from django.utils import timezone
+
+    return timezone.localtime(moment).date()
+
+
+def _financing_details(rows):
+    """Financeur, marché, places and état of every financing row of the batch (one query)."""
+    by_sv = {row["sv_id"]: row for row in rows if row["sv_id"]}
+    for row in rows:
+        row["financeurs"], row["marches"], row["places"] = [], [], None
+    if not by_sv:
+        return
+    for fin in (
+        Financement.objects.filter(session_version_id__in=list(by_sv))
+        .order_by("pk")
+        .values("session_version_id", "financeur__libelle", "numero_marche", "nb_places")
+    ):
+        row = by_sv[fin["session_version_id"]]
+        if fin["financeur__libelle"] not in row["financeurs"]:
+            row["financeurs"].append(fin["financeur__libelle"])
+        if fin["numero_marche"]:
+            row["marches"].append(fin["numero_marche"])
+        if fin["nb_places"] is not None:
+            row["places"] = (row["places"] or 0) + fin["nb_places"]
+
+
+def _values(row, niveaux):
+    return [
+        row["formation__reference"],
+        row["intitule"],
+        row["s_ref"] or "",
+        row["debut"],
+        row["fin"],
+        row["formateur"] or "",
+        "; ".join(f["dispositif__libelle"] for f in row["financements"]),
+        row["state_label"],
+        row["dpt"],
+        row["ville"] or "",
+        row["formation__structure__nom"],
+        row["formation__structure__siret"],
+        "; ".join(row["financeurs"]),
+        "; ".join(row["marches"]),
+        row["places"],
+        "; ".join(f["dot_label"] for f in row["financements"]),
+        _label(TrainingKind, row["s_kind"]),
+        _label(ModaliteEnseignement, row["s_modalite"]),
+        row["s_centre"],
+        row["s_entreprise"],
+        row["s_totale"],
+        row["s_hebdo"],
+        _yes(row["s_demande"]),
+        _yes(row["s_esp"]),
+        row["lieu_nom"] or "",
+        row["lieu_adresse"] or "",
+        row["code_postal"] or "",
+        row["s_debut_inscription"],
+        row["s_fin_inscription"],
+        row["certification__intitule"] or "",
+        row["certification__code_rncp"] or "",
+        row["certification__code_rs"] or "",
+        row["certification__code_certifinfo"] or "",
+        niveaux.get(row["niveau_sortie"], row["niveau_sortie"] or ""),
+        row["site_web"] or "",
+        _label(Source, row["formation__source"]),
+        _local_date(row["formation__published_at"]),
+    ]
+
+
+def write_excel(path, qs, *, total=None, progress=None):
+    """Write the rows of ``qs`` (search rows, ordered) to the .xlsx file ``path``; returns the
+    number of rows. ``progress(done, total)`` is called after each batch."""
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("Sessions")
+    ws.freeze_panes = "A2"
+    last = get_column_letter(len(COLUMNS))
+    ws.auto_filter.ref = f"A1:{last}1"
+    for index, (_header, width, _kind) in enumerate(COLUMNS, start=1):
+        ws.column_dimensions[get_column_letter(index)].width = width
+    bold = Font(bold=True)
+    fill = PatternFill("solid", fgColor="E3E3FD")
+    wrap = Alignment(vertical="top", wrap_text=True)
+    header = []
+    for title, _width, _kind in COLUMNS:
+        cell = WriteOnlyCell(ws, value=title)
+        cell.font, cell.fill, cell.alignment = bold, fill, wrap
+        header.append(cell)
+    ws.append(header)
+    date_columns = [i for i, (_t, _w, kind) in enumerate(COLUMNS) if kind == "date"]
+    niveaux = dict(lheo.entries(lheo.NIVEAUX))
+    count = 0
+    batch = []
+
+    def flush():
+        nonlocal count
+        decorate(batch)
+        _financing_details(batch)
+        for row in batch:
+            values = _values(row, niveaux)
+            for i in date_columns:
+                if values[i] is not None:
+                    cell = WriteOnlyCell(ws, value=values[i])
+                    cell.number_format = DATE_FORMAT
+                    values[i] = cell
+            ws.append(values)
+        count += len(batch)
+        batch.clear()
+        if progress is not None:
+            progress(count, total)
+
+    for row in excel_rows(qs).iterator(chunk_size=BATCH):
+        batch.append(row)
+        if len(batch) == BATCH:
+            flush()
+    if batch:
+        flush()
+    wb.save(path)
+    return count

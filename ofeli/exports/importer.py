@@ -1,0 +1,1150 @@
+"""LHEO import of partner flows (SPEC H3, E5): ``manage.py import_lheo FILE --source NAME``.
+
+Safety first: the file is refused before anything is written when it is not an LHEO 2.2 or
+2.3 document (wrong namespace), declares a DTD (entities: the « billion laughs » bomb and
+external entities), is not well-formed or not valid against the official schema, or exceeds
+``settings.LHEO_IMPORT_MAX_BYTES``. It is parsed with lxml ``iterparse`` with
+``resolve_entities=False``, ``no_network=True``, ``load_dtd=False`` and ``huge_tree=False``,
+one <formation> at a time (each element is dropped once read), so a file of hundreds of MB is
+read in bounded memory.
+
+Then, in one transaction (all or nothing):
+
+- a formation is identified by ``(source, numero)`` (``Formation.source`` / ``source_id``), a
+  session by its formation and ``numero`` (``Session.source_id``); the organisme responsable
+  and the organismes formateurs by SIRET (created, diffused, when unknown); places and
+  contacts by their reference when it is ours and matches, else by their content;
+- a formation whose content (hash of its element, stamps left out) has not changed since the
+  previous import is left untouched: importing the same file twice changes nothing;
+- a changed or new formation gets a new published version (the previous one is kept);
+- in a full flow (the default), a session or a formation of that source missing from the
+  file is archived; one that comes back is reactivated.
+
+Imported formations have ``source`` = region / france_travail / partner: OF users cannot edit
+them (``users.perms.can_edit_formation``).
+"""
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from lxml import etree
+
+from ofeli.core.models import allocate_references
+from ofeli.formations.enums import FinancementEtat, ModalitePedagogique, RythmeCode, Source
+from ofeli.formations.models import (
+    Cycle,
+    Equipement,
+    Financement,
+    Formation,
+    FormationVersion,
+    RecruitmentSlot,
+    Session,
+    SessionBlocs,
+    SessionContact,
+    SessionPlace,
+    SessionTrainer,
+    SessionVersion,
+)
+from ofeli.referentials import lheo as lheo_tables
+from ofeli.referentials.enums import TrainingKind
+from ofeli.referentials.models import BlocCompetences, Certification, Dispositif, Financeur, StructureState
+from ofeli.structures.models import Contact, Lieu, Structure, StructureVersion
+from ofeli.workflow.enums import HistoryAction
+from ofeli.workflow.history import record
+from ofeli.workflow.signals import send_offer_changed
+
+from .lheo import (
+    DEFAULT_CONDITIONS,
+    DEFAULT_RYTHME,
+    NAMESPACES,
+    NIVEAUX_2019_TO_22,
+)
+from .models import ImportedFormation, ImportRun, ImportStatus
+from .validation import validate_lheo
+
+SOURCES = {
+    "region": Source.REGION,
+    "france_travail": Source.FRANCE_TRAVAIL,
+    "partner": Source.PARTNER,
+}
+VERSION_OF_NAMESPACE = {ns: version for version, ns in NAMESPACES.items()}
+PARSER_OPTIONS = {"resolve_entities": False, "no_network": True, "load_dtd": False, "huge_tree": False}
+DEFAULT_MAX_BYTES = 1024 * 1024 * 1024
+HEAD_BYTES = 64 * 1024
+NIVEAUX_22_TO_2019 = {"2": "11", "3": "12", "4": "13", "5": "14", "6": "15", "7": "16", "8": "17"}
+assert all(NIVEAUX_2019_TO_22[v] == k for k, v in NIVEAUX_22_TO_2019.items())
+_STAMPS = re.compile(rb' (?:horodatage-creation|horodatage-modification|horodatage-export|datemaj|datecrea)="[^"]*"')
+_DEMANDE = "Session à la demande : dates à convenir avec l'organisme de formation."
+_ESP = "Entrées et sorties permanentes."
+_TOTAL = re.compile(r"^(\d+) heures(?! par semaine)(?:, |$)")
+_HEBDO = re.compile(r"^(\d+) heures par semaine(?:, |$)")
+_SLOT_LINE = re.compile(
+    r"^(?P<label>.+?)(?: le (?P<date>\d\d/\d\d/\d{4}))?"
+    r"(?: de (?P<start>\d\d:\d\d) à (?P<end>\d\d:\d\d)| à (?P<at>\d\d:\d\d))?"
+    r"(?P<distance> \(à distance\))?(?:, (?P<address>.+?))?(?: : (?P<comment>.*))?$"
+)
+_RYTHMES = {f"{label.split(' - ', 1)[-1]}.": code for code, label in RythmeCode.choices}
+_PEDAGOGIE = {label: code for code, label in ModalitePedagogique.choices}
+
+
+class ImportRefused(Exception):
+    """The file is refused as a whole; nothing was imported. The message is for the user."""
+
+
+@dataclass
+class ImportReport:
+    source: str
+    version: str = ""
+    formations_created: int = 0
+    formations_updated: int = 0
+    formations_unchanged: int = 0
+    formations_archived: int = 0
+    formations_reactivated: int = 0
+    sessions_created: int = 0
+    sessions_archived: int = 0
+    sessions_reactivated: int = 0
+    structures_created: int = 0
+    warnings: list = field(default_factory=list)
+
+    @property
+    def changed(self):
+        return bool(
+            self.formations_created
+            or self.formations_updated
+            or self.formations_archived
+            or self.formations_reactivated
+            or self.sessions_archived
+            or self.sessions_reactivated
+        )
+
+    def warn(self, reference, message):
+        if len(self.warnings) < 200:
+            self.warnings.append(f"{reference} : {message}")
+
+    def as_dict(self):
+        return {
+            "version": self.version,
+            "formations_creees": self.formations_created,
+            "formations_modifiees": self.formations_updated,
+            "formations_inchangees": self.formations_unchanged,
+            "formations_archivees": self.formations_archived,
+            "formations_reactivees": self.formations_reactivated,
+            "sessions_creees": self.sessions_created,
+            "sessions_archivees": self.sessions_archived,
+            "sessions_reactivees": self.sessions_reactivated,
+            "structures_creees": self.structures_created,
+            "avertissements": self.warnings,
+        }
+
+
+# --- reading the file safely ------------------------------------------------------------------
+
+
+def check_file(path):
+    """Refuse what must never be parsed further; returns the LHEO version of the document."""
+    path = Path(path)
+    if not path.is_file():
+        raise ImportRefused(f"Fichier introuvable : {path}")
+    limit = getattr(settings, "LHEO_IMPORT_MAX_BYTES", DEFAULT_MAX_BYTES)
+    size = path.stat().st_size
+    if size > limit:
+        raise ImportRefused(f"Fichier trop volumineux ({size} octets, au plus {limit}) : refusé sans être lu.")
+    with path.open("rb") as stream:
+        head = stream.read(HEAD_BYTES)
+    if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
+        raise ImportRefused("Le fichier déclare une DTD ou des entités (<!DOCTYPE>, <!ENTITY>) : refusé par sécurité.")
+    try:
+        for _event, element in etree.iterparse(str(path), events=("start",), **PARSER_OPTIONS):
+            docinfo = element.getroottree().docinfo
+            if docinfo.doctype or docinfo.internalDTD is not None:
+                raise ImportRefused("Le fichier déclare une DTD (<!DOCTYPE>) : refusé par sécurité.")
+            namespace = etree.QName(element).namespace
+            localname = etree.QName(element).localname
+            break
+        else:  # pragma: no cover - an empty document is a syntax error
+            raise ImportRefused("Document vide.")
+    except etree.XMLSyntaxError as exc:
+        raise ImportRefused(f"XML mal formé : {exc}") from exc
+    version = VERSION_OF_NAMESPACE.get(namespace)
+    if localname != "lheo" or version is None:
+        expected = " ou ".join(f"{{{ns}}}lheo" for ns in NAMESPACES.values())
+        raise ImportRefused(
+            f"Ce n'est pas un document LHEO : élément racine {{{namespace}}}{localname} (attendu {expected})."
+        )
+    errors = validate_lheo(str(path), version, max_errors=10)
+    if errors:
+        raise ImportRefused(f"Document LHEO {version} non valide ({len(errors)} erreur(s)) : " + " ; ".join(errors[:5]))
+    return version
+
+
+def iter_formations(path, version):
+    """(<formation> element, withdrawn session numeros) one formation at a time, dropped once
+    read; withdrawn numeros come from our delta flows' <extras info="sessions-retirees">."""
+    ns = NAMESPACES[version]
+    tags = (f"{{{ns}}}formation", f"{{{ns}}}extras")
+    for _event, element in etree.iterparse(str(path), events=("end",), tag=tags, **PARSER_OPTIONS):
+        if element.tag == tags[0]:
+            yield element, ()
+        elif element.get("info") == "sessions-retirees":
+            yield None, tuple(x.get("numero") for x in element if x.get("numero"))
+        else:
+            continue
+        element.clear(keep_tail=True)
+        parent = element.getparent()
+        while parent is not None and element.getprevious() is not None:
+            del parent[0]
+
+
+# --- parsing one <formation> into plain values -------------------------------------------------
+
+
+class Reader:
+    """Namespace-aware shortcuts on elements of one document."""
+
+    def __init__(self, version):
+        self.version = version
+        self.ns = NAMESPACES[version]
+        self._q = {}
+
+    def q(self, tag):
+        qname = self._q.get(tag)
+        if qname is None:
+            qname = self._q[tag] = f"{{{self.ns}}}{tag}"
+        return qname
+
+    def find(self, el, path):
+        for tag in path.split("/"):
+            if el is None:
+                return None
+            el = el.find(self.q(tag))
+        return el
+
+    def all(self, el, tag):
+        return el.findall(self.q(tag)) if el is not None else []
+
+    def text(self, el, path):
+        found = self.find(el, path)
+        return (found.text or "").strip() if found is not None else ""
+
+    def texts(self, el, path):
+        *head, last = path.split("/")
+        parent = self.find(el, "/".join(head)) if head else el
+        return [(x.text or "").strip() for x in self.all(parent, last)]
+
+    def address(self, el):
+        if el is None:
+            return None
+        lines = self.texts(el, "ligne")
+        latitude = _decimal(self.text(el, "geolocalisation/latitude"))
+        longitude = _decimal(self.text(el, "geolocalisation/longitude"))
+        return {
+            "denomination": self.text(el, "denomination"),
+            "adresse": lines[0] if lines else "",
+            "complement": " ".join(lines[1:]),
+            "code_postal": self.text(el, "codepostal"),
+            "ville": self.text(el, "ville"),
+            "code_insee": self.text(el, "code-INSEE-commune"),
+            "latitude": latitude,
+            "longitude": longitude,
+        }
+
+    def coordonnees(self, el):
+        co = self.find(el, "coordonnees")
+        if co is None:
+            return {"address": None, "phones": [], "email": "", "web": ""}
+        return {
+            "civilite": self.text(co, "civilite"),
+            "nom": self.text(co, "nom"),
+            "prenom": self.text(co, "prenom"),
+            "address": self.address(self.find(co, "adresse")),
+            "phones": self.texts(co, "telfixe/numtel") + self.texts(co, "portable/numtel"),
+            "email": self.text(co, "courriel"),
+            "web": self.text(co, "web/urlweb"),
+        }
+
+    def contact(self, el):
+        co = self.coordonnees(el)
+        return {
+            "numero": el.get("numero", ""),
+            "type": self.text(el, "type-contact"),
+            "civilite": co.get("civilite", ""),
+            "nom": co.get("nom", ""),
+            "prenom": co.get("prenom", ""),
+            "email": co["email"],
+            "telephone": co["phones"][0] if co["phones"] else "",
+        }
+
+
+def _decimal(value):
+    try:
+        return Decimal(value) if value else None
+    except InvalidOperation:
+        return None
+
+
+def _int(value):
+    try:
+        return int(value) if value not in ("", None) else None
+    except ValueError:
+        return None
+
+
+def _date(value):
+    if not value or value in ("00000000", "99999999") or len(value) != 8 or not value.isdigit():
+        return None
+    import datetime
+
+    try:
+        return datetime.date(int(value[:4]), int(value[4:6]), int(value[6:]))
+    except ValueError:
+        return None
+
+
+def _time(value):
+    import datetime
+
+    try:
+        hours, minutes = value.split(":")[:2]
+        return datetime.time(int(hours), int(minutes))
+    except (ValueError, AttributeError):
+        return None
+
+
+def content_hash(element):
+    return hashlib.sha256(_STAMPS.sub(b"", etree.tostring(element))).hexdigest()
+
+
+def parse_rythme(text):
+    """Our « rythme-formation » text back to (rythme code, comment, à la demande)."""
+    if text == DEFAULT_RYTHME:
+        return "", "", False
+    lines = text.split("\n")
+    code = ""
+    if lines and lines[0] in _RYTHMES:
+        code = _RYTHMES[lines.pop(0)]
+    demande = False
+    if lines and lines[-1] == _ESP:
+        lines.pop()
+    if lines and lines[-1] == _DEMANDE:
+        lines.pop()
+        demande = True
+    return code, "\n".join(lines).strip(), demande
+
+
+def parse_pedagogie(text):
+    head, _sep, tail = text.partition(". ")
+    if not tail and head.endswith("."):
+        head = head[:-1]
+    labels = head.split(", ") if head else []
+    if labels and all(label in _PEDAGOGIE for label in labels):
+        return [_PEDAGOGIE[label] for label in labels], tail.strip()
+    return [], text
+
+
+def parse_duree(text):
+    """« 600 heures, 35 heures par semaine, comment » -> (hebdomadaire, comment)."""
+    match = _TOTAL.match(text)
+    if match:
+        text = text[match.end() :]
+    hebdo = None
+    match = _HEBDO.match(text)
+    if match:
+        hebdo = int(match.group(1))
+        text = text[match.end() :]
+    return hebdo, text.strip()
+
+
+def parse_formation(r, f):
+    """The plain values of a <formation> element."""
+    actions = []
+    for a in r.all(f, "action"):
+        rythme, commentaire_rythme, demande = parse_rythme(r.text(a, "rythme-formation"))
+        codes, commentaire_pedagogie = parse_pedagogie(r.text(a, "modalites-pedagogiques"))
+        hebdo, commentaire_duree = parse_duree(r.text(a, "duree-indicative"))
+        prerequis = r.text(a, "conditions-specifiques")
+        action = {
+            "rythme": rythme,
+            "commentaire_rythme": commentaire_rythme,
+            "a_la_demande": demande,
+            "commentaire_financement": r.text(a, "info-public-vise"),
+            "alternance": r.text(a, "modalites-alternance").startswith("Formation en alternance"),
+            "modalite_enseignement": r.text(a, "modalites-enseignement") or "0",
+            "prerequis": "" if prerequis == DEFAULT_CONDITIONS else prerequis,
+            "places": [
+                {
+                    "numero": el.get("numero", ""),
+                    "siret": r.text(el, "SIRET-lieu-formation/SIRET"),
+                    "address": r.coordonnees(el)["address"],
+                }
+                for el in r.all(a, "lieu-de-formation")
+            ],
+            "entree_sortie_permanente": r.text(a, "modalites-entrees-sorties") == "1",
+            "duree_cycle": _int(r.text(a, "duree-cycle")),
+            "restauration": r.text(a, "restauration"),
+            "hebergement": r.text(a, "hebergement"),
+            "transport": r.text(a, "transport"),
+            "acces_handicapes": r.text(a, "acces-handicapes"),
+            "modalites_pedagogiques": codes,
+            "commentaire_modalites_pedagogiques": commentaire_pedagogie,
+            "equipements": [
+                {
+                    "type": r.text(el, "type-equipement"),
+                    "cout": _decimal(r.text(el, "cout-indicatif-equipement")),
+                    "commentaire": r.text(el, "commentaire"),
+                }
+                for el in r.all(a, "equipement")
+            ],
+            "duree_hebdomadaire": hebdo,
+            "commentaire_duree": commentaire_duree,
+            "duree_centre": _int(r.text(a, "nombre-heures-centre")),
+            "duree_entreprise": _int(r.text(a, "nombre-heures-entreprise")),
+            "duree_totale": _int(r.text(a, "nombre-heures-total")),
+            "conditions_prise_en_charge": r.text(a, "detail-conditions-prise-en-charge"),
+            "recrutement_text": r.text(a, "modalites-recrutement"),
+            "perimetre": r.text(a, "code-perimetre-recrutement"),
+            "infos_perimetre": r.text(a, "infos-perimetre-recrutement"),
+            "conventionnement": r.text(a, "conventionnement") == "1",
+            "trainers": [
+                {
+                    "numero": el.get("numero", ""),
+                    "siret": r.text(el, "SIRET-formateur/SIRET"),
+                    "raison_sociale": r.text(el, "raison-sociale-formateur"),
+                    "uai": r.text(el, "code-UAI-formateur/code-UAI"),
+                    "contacts": [r.contact(c) for c in r.all(el, "contact-formateur")],
+                }
+                for el in r.all(a, "organisme-formateur")
+            ],
+            "financeurs": [
+                {"code": r.text(el, "code-financeur"), "places": _int(r.text(el, "nb-places-financees"))}
+                for el in r.all(a, "organisme-financeur")
+            ],
+            "sessions": [parse_session(r, s) for s in r.all(a, "session")],
+        }
+        actions.append(action)
+    resp = r.find(f, "organisme-formation-responsable")
+    coordonnees = r.coordonnees(r.find(resp, "coordonnees-organisme"))
+    niveau_sortie = r.text(f, "code-niveau-sortie")
+    niveau_entree = r.text(f, "code-niveau-entree")
+    if r.version == "2.2":
+        niveau_sortie = NIVEAUX_22_TO_2019.get(niveau_sortie, niveau_sortie)
+        niveau_entree = NIVEAUX_22_TO_2019.get(niveau_entree, niveau_entree)
+    return {
+        "numero": f.get("numero", ""),
+        "hash": content_hash(f),
+        "intitule": r.text(f, "intitule-formation")[:255],
+        "objectif": r.text(f, "objectif-formation"),
+        "resultats_attendus": r.text(f, "resultats-attendus"),
+        "contenu": r.text(f, "contenu-formation"),
+        "niveau_entree": "" if niveau_entree == "0" else niveau_entree,
+        "niveau_sortie": niveau_sortie,
+        "objectif_general": r.text(f, "objectif-general-formation"),
+        "formacodes": " ".join(r.texts(f, "domaine-formation/code-FORMACODE"))[:100],
+        "codes_rome": " ".join(r.texts(f, "domaine-formation/code-ROME"))[:100],
+        "site_web": r.text(f, "url-formation/urlweb")[:400],
+        "parcours": r.text(f, "parcours-de-formation"),
+        "certification": {
+            "rncp": r.text(f, "certification/code-RNCP"),
+            "certifinfo": r.text(f, "certification/code-CERTIFINFO"),
+            "rs": r.text(f, "certification/code-RS"),
+        },
+        "formation_contacts": [c.get("numero", "") for c in r.all(f, "contact-formation")],
+        "actions": actions,
+        "responsable": {
+            "numero": resp.get("numero", "") if resp is not None else "",
+            "siret": r.text(resp, "SIRET-organisme-formation/SIRET"),
+            "nda": r.text(resp, "numero-activite"),
+            "nom": r.text(resp, "nom-organisme"),
+            "raison_sociale": r.text(resp, "raison-sociale"),
+            "uai": r.text(resp, "code-UAI-organisme-formation/code-UAI"),
+            "coordonnees": coordonnees,
+            "contacts": [r.contact(c) for c in r.all(resp, "contact-organisme") if c.get("numero")],
+        },
+    }
+
+
+def parse_slot_lines(text, labels):
+    """LHEO 2.2 has no <recrutement>: our « modalites-recrutement » text back to slots
+    (modality, date, hours, à distance, address of a place, comment), one per line."""
+    import datetime
+
+    slots = []
+    for line in text.split("\n"):
+        match = _SLOT_LINE.match(line.strip())
+        code = labels.get(match.group("label").lower()) if match else None
+        if code is None:
+            return []  # not our text: nothing reliable to rebuild
+        day = None
+        if match.group("date"):
+            day = datetime.datetime.strptime(match.group("date"), "%d/%m/%Y").date()
+        slots.append(
+            {
+                "modalite": code,
+                "perimetre": "",
+                "commentaire_perimetre": "",
+                "a_distance": bool(match.group("distance")),
+                "address": None,
+                "full_address": match.group("address") or "",
+                "lien_web": "",
+                "nb_places": None,
+                "date": day,
+                "heure_debut": _time(match.group("start") or match.group("at")),
+                "heure_fin": _time(match.group("end")),
+                "commentaire": match.group("comment") or "",
+            }
+        )
+    return slots
+
+
+def parse_session(r, s):
+    return {
+        "numero": s.get("numero", ""),
+        "date_debut": _date(r.text(s, "periode/debut")),
+        "date_fin": _date(r.text(s, "periode/fin")),
+        "inscription": r.address(r.find(s, "adresse-inscription/adresse")),
+        "commentaire_inscription": r.text(s, "modalites-inscription"),
+        "debut_inscription": _date(r.text(s, "periode-inscription/periode/debut")),
+        "fin_inscription": _date(r.text(s, "periode-inscription/periode/fin")),
+        "etat_recrutement": r.text(s, "etat-recrutement"),
+        "slots": [
+            {
+                "modalite": r.text(el, "modalite-recrutement"),
+                "perimetre": r.text(el, "code-perimetre-recrutement"),
+                "commentaire_perimetre": r.text(el, "infos-perimetre-recrutement"),
+                "a_distance": r.text(el, "a-distance") == "1",
+                "address": r.address(r.find(el, "adresse")),
+                "lien_web": r.text(el, "urlweb")[:400],
+                "nb_places": _int(r.text(el, "nb-places")),
+                "date": _date(r.text(el, "periode/debut")),
+                "heure_debut": _time(r.text(el, "heure-debut")),
+                "heure_fin": _time(r.text(el, "heure-fin")),
+                "commentaire": r.text(el, "commentaire"),
+            }
+            for el in r.all(s, "recrutement")
+        ],
+        "contacts": [r.contact(c) for c in r.all(s, "contact-session") if c.get("numero")],
+        "blocs": [
+            {
+                "validation": r.text(el, "validation-blocs"),
+                "rncp": r.text(el, "reference-certification/reference-code-RNCP"),
+                "certifinfo": r.text(el, "reference-certification/reference-code-CERTIFINFO"),
+                "rs": r.text(el, "reference-certification/reference-code-RS"),
+                "codes": [r.text(b, "code-bloc") for b in r.all(el, "bloc-competences")],
+            }
+            for el in r.all(s, "blocs-competences")
+        ],
+        "cycles": [
+            {
+                "type": r.text(el, "type-cycle"),
+                "annee": _int(r.text(el, "annee-cycle")),
+                "alternance": r.text(el, "alternance/type-alternance"),
+            }
+            for el in r.all(s, "cycle")
+        ],
+    }
+
+
+# --- writing to the database ------------------------------------------------------------------
+
+
+def _address_key(addr):
+    return (addr["adresse"], addr["complement"], addr["code_postal"], addr["ville"])
+
+
+def _complete(addr):
+    return addr is not None and len(addr.code_postal or "") == 5 and addr.code_postal.isdigit() and bool(addr.ville)
+
+
+def _version_address_key(version):
+    if version is None:
+        return None
+    return (version.adresse, version.complement, version.code_postal, version.ville)
+
+
+class Importer:
+    def __init__(self, source, version, report, run):
+        self.source = source
+        self.version = version
+        self.report = report
+        self.run = run
+        self.now = timezone.now()
+        self.structures = {}  # siret -> Structure
+        self.financeurs = {}
+        self.certifications = {}
+        self.diffused_state = StructureState.objects.filter(is_diffused=True).order_by("code").first()
+        self.modalites = {label.lower(): code for code, label in lheo_tables.entries(lheo_tables.MODALITE_RECRUTEMENT)}
+        self.seen_formations = set()
+        self.withdrawn = set()
+        self.changed_ids = []
+
+    # -- referentials and address book --
+
+    def certification(self, codes):
+        key = (codes["certifinfo"], codes["rncp"], codes["rs"])
+        if key not in self.certifications:
+            cert = None
+            if codes["certifinfo"]:
+                cert = Certification.objects.filter(code_certifinfo=codes["certifinfo"]).first()
+            if cert is None and codes["rncp"]:
+                cert = Certification.objects.filter(code_rncp=codes["rncp"].removeprefix("RNCP")).first()
+            if cert is None and codes["rs"]:
+                cert = Certification.objects.filter(code_rs=codes["rs"].removeprefix("RS")).first()
+            self.certifications[key] = cert
+        return self.certifications[key]
+
+    def financeur(self, code, public):
+        key = (code, public)
+        if key not in self.financeurs:
+            financeurs = list(Financeur.objects.filter(lheo_code=code).order_by("code"))
+            if not financeurs and self.version == "2.2" and code == "13":
+                financeurs = list(Financeur.objects.filter(lheo_code__in=["13", "18", "19", "20"]).order_by("code"))
+            dispositifs = list(
+                Dispositif.objects.filter(financeur__in=financeurs)
+                .order_by("-is_active", "code")
+                .select_related("financeur")
+            )
+            preferred = [d for d in dispositifs if d.is_public_funds == public] or dispositifs
+            self.financeurs[key] = preferred[0] if preferred else None
+        return self.financeurs[key]
+
+    def structure(self, siret, *, nom="", raison_sociale="", nda="", uai="", coordonnees=None, reference=""):
+        siret = re.sub(r"\D", "", siret or "")
+        if len(siret) != 14:
+            return None
+        if siret in self.structures:
+            return self.structures[siret]
+        structure = None
+        if reference:
+            structure = (
+                Structure.objects.filter(reference=reference, siret=siret).select_related("live_version").first()
+            )
+        if structure is None:
+            structure = Structure.objects.filter(siret=siret).select_related("live_version").order_by("pk").first()
+        if structure is None:
+            structure = Structure.objects.create(
+                reference=allocate_references("P")[0],
+                siret=siret,
+                nda=re.sub(r"\D", "", nda or "")[:11] if nda != "00000000000" else "",
+                uai=(uai or "")[:8],
+                raison_sociale=(raison_sociale or nom or siret)[:250],
+                nom=(nom or raison_sociale or siret)[:250],
+                etat=self.diffused_state,
+            )
+            co = coordonnees or {}
+            addr = co.get("address") or {}
+            phones = [*(co.get("phones") or []), "", ""]
+            version = StructureVersion.objects.create(
+                structure=structure,
+                adresse=addr.get("adresse", "")[:250],
+                complement=addr.get("complement", "")[:250],
+                code_postal=addr.get("code_postal", "")[:5],
+                ville=addr.get("ville", "")[:100],
+                code_insee=addr.get("code_insee", "")[:5],
+                latitude=addr.get("latitude"),
+                longitude=addr.get("longitude"),
+                telephone=phones[0][:20],
+                telephone_secondaire=phones[1][:20],
+                email=(co.get("email") or "")[:254],
+                site_web=(co.get("web") or "")[:400],
+            )
+            structure.live_version = version
+            structure.save(update_fields=["live_version"])
+            self.report.structures_created += 1
+        self.structures[siret] = structure
+        return structure
+
+    def lieu(self, structure, addr, *, numero="", siret=""):
+        """A place of ``structure`` at ``addr``: ours when the numero is one of our places at
+        that address, else one at the same address (same name first), else a new one."""
+        if addr is None or not addr["code_postal"] or not addr["ville"]:
+            return None
+        fields = {
+            "adresse": addr["adresse"][:250],
+            "complement": addr["complement"][:250],
+            "code_postal": addr["code_postal"][:5],
+            "ville": addr["ville"][:100],
+        }
+        if numero:
+            lieu = Lieu.objects.filter(reference=numero, **fields).first()
+            if lieu is not None:
+                return lieu
+        candidates = Lieu.objects.filter(structure=structure, **fields).order_by("pk")
+        nom = addr["denomination"][:250]
+        lieu = (nom and candidates.filter(nom=nom).first()) or candidates.first()
+        if lieu is None:
+            lieu = Lieu.objects.create(
+                reference=allocate_references("L")[0],
+                structure=structure,
+                nom=nom or f"Lieu de formation - {addr['ville']}"[:250],
+                siret=re.sub(r"\D", "", siret or "")[:14],
+                code_insee=addr["code_insee"][:5],
+                latitude=addr["latitude"],
+                longitude=addr["longitude"],
+                **fields,
+            )
+        return lieu
+
+    def contact(self, structures, data):
+        """A contact of one of ``structures``: ours by reference, else the same person, else
+        a new contact (diffused on the web, since it came from a published flow)."""
+        if not data["nom"]:
+            return None
+        if data["numero"]:
+            contact = Contact.objects.filter(
+                reference=data["numero"], structure__in=structures, nom=data["nom"][:100]
+            ).first()
+            if contact is not None:
+                return contact
+        contact = (
+            Contact.objects.filter(
+                structure__in=structures,
+                nom=data["nom"][:100],
+                prenom=data["prenom"][:100],
+                email=data["email"][:254],
+                telephone=data["telephone"][:20],
+            )
+            .order_by("pk")
+            .first()
+        )
+        if contact is None:
+            contact = Contact.objects.create(
+                reference=allocate_references("C")[0],
+                structure=structures[0],
+                civilite=data["civilite"] if data["civilite"] in ("M.", "Mme") else "",
+                nom=data["nom"][:100],
+                prenom=data["prenom"][:100],
+                email=data["email"][:254],
+                telephone=data["telephone"][:20],
+                types=[data["type"]] if data["type"] else [],
+                diffusion_web=True,
+            )
+        return contact
+
+    def lieu_by_full_address(self, structure, text, places):
+        for lieu in [*places, *Lieu.objects.filter(structure=structure).order_by("pk")]:
+            if " ".join(lieu.full_address.split()) == " ".join(text.split()):
+                return lieu
+        return None
+
+    # -- one formation --
+
+    def formation(self, data):
+        numero = data["numero"]
+        if not numero:
+            self.report.warn("?", "formation sans numéro : ignorée")
+            return
+        if numero in self.seen_formations:
+            self.report.warn(numero, "formation présente deux fois dans le fichier : seule la première est importée")
+            return
+        self.seen_formations.add(numero)
+        resp = data["responsable"]
+        structure = self.structure(
+            resp["siret"],
+            nom=resp["nom"],
+            raison_sociale=resp["raison_sociale"],
+            nda=resp["nda"],
+            uai=resp["uai"],
+            coordonnees=resp["coordonnees"],
+            reference=resp["numero"],
+        )
+        if structure is None:
+            self.report.warn(numero, "organisme responsable sans SIRET valide : formation ignorée")
+            return
+        formation = Formation.objects.filter(source=self.source, source_id=numero).select_related("lheo_import").first()
+        session_numeros = [s["numero"] for a in data["actions"] for s in a["sessions"] if s["numero"]]
+        if formation is not None:
+            imported = getattr(formation, "lheo_import", None)
+            unchanged = imported is not None and imported.content_hash == data["hash"] and formation.live_version_id
+            archived = list(formation.sessions.filter(source_id__in=session_numeros, archived_at__isnull=False))
+            if formation.archived_at is not None:
+                formation.archived_at = None
+                formation.save(update_fields=["archived_at"])
+                self.report.formations_reactivated += 1
+                self.changed_ids.append(formation.pk)
+            if archived:
+                Session.objects.filter(pk__in=[s.pk for s in archived]).update(archived_at=None)
+                self.report.sessions_reactivated += len(archived)
+                self.changed_ids.append(formation.pk)
+            if unchanged:
+                self.report.formations_unchanged += 1
+                return
+        created = formation is None
+        if created:
+            formation = Formation.objects.create(
+                reference=allocate_references("F")[0], structure=structure, source=self.source, source_id=numero
+            )
+        elif formation.structure_id != structure.pk:
+            formation.structure = structure
+            formation.save(update_fields=["structure"])
+        self.write_version(formation, structure, data)
+        ImportedFormation.objects.update_or_create(
+            formation=formation, defaults={"content_hash": data["hash"], "run": self.run}
+        )
+        record(HistoryAction.IMPORTED, None, formation=formation, details=f"Flux {self.source} ({self.version})")
+        self.changed_ids.append(formation.pk)
+        if created:
+            self.report.formations_created += 1
+        else:
+            self.report.formations_updated += 1
+
+    def write_version(self, formation, structure, data):
+        cert = None
+        if any(data["certification"].values()):
+            cert = self.certification(data["certification"])
+            if cert is None:
+                self.report.warn(data["numero"], "certification inconnue du référentiel : non rattachée")
+        duree_cycle = next((a["duree_cycle"] for a in data["actions"] if a["duree_cycle"]), None)
+        version = FormationVersion.objects.create(
+            formation=formation,
+            intitule=data["intitule"] or data["numero"],
+            certification=cert,
+            duree_cycle=duree_cycle,
+            niveau_entree=data["niveau_entree"][:3],
+            niveau_sortie=data["niveau_sortie"][:3],
+            objectif=data["objectif"],
+            contenu=data["contenu"],
+            resultats_attendus=data["resultats_attendus"],
+            objectif_general=data["objectif_general"][:2],
+            formacodes=data["formacodes"],
+            codes_rome=data["codes_rome"],
+            site_web=data["site_web"],
+        )
+        existing = {s.source_id: s for s in formation.sessions.all()}
+        resp = data["responsable"]
+        for contact in resp["contacts"]:
+            self.contact([structure], contact)
+        principal_contacts = self.principal_contacts(data)
+        seen_sessions = set()
+        for action in data["actions"]:
+            trainers, trainer_contacts = [], []
+            for t in action["trainers"]:
+                trainer = self.structure(
+                    t["siret"], raison_sociale=t["raison_sociale"], uai=t["uai"], reference=t["numero"]
+                )
+                if trainer is not None and trainer not in trainers:
+                    trainers.append(trainer)
+                    trainer_contacts.append(t["contacts"])
+            if not trainers:
+                trainers, trainer_contacts = [structure], [[]]
+            places = []
+            for p in action["places"]:
+                if (
+                    not p["numero"]
+                    and p["address"]
+                    and _address_key(p["address"]) == _version_address_key(trainers[0].live_version)
+                ):
+                    continue  # the default place: the principal trainer's address (F6)
+                lieu = self.lieu(structure, p["address"], numero=p["numero"], siret=p["siret"])
+                if lieu is not None and lieu not in places:
+                    places.append(lieu)
+            for session_data in action["sessions"]:
+                if not session_data["numero"] or session_data["numero"] in seen_sessions:
+                    self.report.warn(data["numero"], "session sans numéro ou en double : ignorée")
+                    continue
+                seen_sessions.add(session_data["numero"])
+                session = existing.get(session_data["numero"])
+                if session is None:
+                    session = Session.objects.create(
+                        reference=allocate_references("S")[0], formation=formation, source_id=session_data["numero"]
+                    )
+                    existing[session.source_id] = session
+                    self.report.sessions_created += 1
+                self.write_session(
+                    version,
+                    session,
+                    structure,
+                    (trainers, trainer_contacts),
+                    places,
+                    action,
+                    session_data,
+                    data,
+                    principal_contacts,
+                )
+        Formation.objects.filter(pk=formation.pk).update(live_version=version, published_at=self.now)
+        formation.live_version = version
+
+    def principal_contacts(self, data):
+        """Contacts marked principal: the formation's contacts list them first (LHEO writes
+        principal session contacts first)."""
+        firsts = {s["contacts"][0]["numero"] for a in data["actions"] for s in a["sessions"] if s["contacts"]}
+        principal = set()
+        for numero in data["formation_contacts"]:
+            if numero not in firsts:
+                break
+            principal.add(numero)
+        return principal
+
+    def inscription(self, addr, structure, trainers, places):
+        """The lieu d'inscription, None when the export would find the same address without
+        it (a place of the session, else the principal trainer's, else the responsable's)."""
+        if addr is None:
+            return None
+        default = None
+        for place in places:
+            if _complete(place):
+                default = ((place.adresse, place.complement, place.code_postal, place.ville), place.nom)
+                break
+        if default is None:
+            for owner in [*trainers, structure]:
+                if _complete(owner.live_version):
+                    default = (_version_address_key(owner.live_version), owner.nom)
+                    break
+        key = _address_key(addr)
+        if default is not None and key == default[0] and addr["denomination"] in ("", default[1]):
+            return None
+        for place in places:
+            if (place.adresse, place.complement, place.code_postal, place.ville) == key and addr["denomination"] in (
+                "",
+                place.nom,
+            ):
+                return place
+        return self.lieu(structure, addr)
+
+    def write_session(self, version, session, structure, trainers, places, action, s, data, principal_contacts):
+        trainers, trainer_contacts = trainers
+        centre, entreprise, total = action["duree_centre"], action["duree_entreprise"], action["duree_totale"]
+        if centre is None and entreprise is None and total is not None:
+            centre = total
+        inscription = self.inscription(s["inscription"], structure, trainers, places)
+        sv = SessionVersion(
+            formation_version=version,
+            session=session,
+            kind=TrainingKind.ALTERNANCE if action["alternance"] or s["cycles"] else TrainingKind.CONTINUE,
+            date_debut=s["date_debut"],
+            date_fin=s["date_fin"]
+            if not (s["date_debut"] and s["date_fin"] and s["date_fin"] < s["date_debut"])
+            else None,
+            a_la_demande=action["a_la_demande"],
+            entree_sortie_permanente=action["entree_sortie_permanente"],
+            modalite_enseignement=action["modalite_enseignement"] if action["modalite_enseignement"] in "012" else "0",
+            commentaire_financement=action["commentaire_financement"],
+            conditions_prise_en_charge=action["conditions_prise_en_charge"],
+            duree_centre=centre,
+            duree_entreprise=entreprise,
+            duree_hebdomadaire=action["duree_hebdomadaire"],
+            commentaire_duree=action["commentaire_duree"],
+            prerequis=action["prerequis"],
+            type_parcours=data["parcours"][:2] if data["parcours"] in ("1", "2", "3", "4") else "",
+            rythme=action["rythme"],
+            commentaire_rythme=action["commentaire_rythme"],
+            modalites_pedagogiques=action["modalites_pedagogiques"],
+            commentaire_modalites_pedagogiques=action["commentaire_modalites_pedagogiques"],
+            lieu_inscription=inscription,
+            debut_inscription=s["debut_inscription"],
+            fin_inscription=s["fin_inscription"],
+            commentaire_inscription=s["commentaire_inscription"],
+            hebergement=action["hebergement"],
+            restauration=action["restauration"],
+            transport=action["transport"],
+            acces_handicapes=action["acces_handicapes"],
+        )
+        sv.save()  # computes the total
+        SessionTrainer.objects.bulk_create(
+            [SessionTrainer(session_version=sv, structure=t, is_principal=i == 0) for i, t in enumerate(trainers)]
+        )
+        SessionPlace.objects.bulk_create(
+            [SessionPlace(session_version=sv, lieu=lieu, is_principal=i == 0) for i, lieu in enumerate(places)]
+        )
+        contacts, seen = [], set()
+        people = [*trainers, structure]
+        for i, c in enumerate(s["contacts"]):
+            contact = self.contact(people, c)
+            if contact is not None and contact.pk not in seen:
+                seen.add(contact.pk)
+                principal = i == 0 and c["numero"] in principal_contacts
+                contacts.append(
+                    SessionContact(
+                        session_version=sv, contact=contact, type_contact=c["type"][:3], is_principal=principal
+                    )
+                )
+        for trainer, trainer_data in zip(trainers, trainer_contacts, strict=True):
+            for c in trainer_data:
+                contact = self.contact([trainer], c)
+                if contact is not None and contact.pk not in seen:
+                    seen.add(contact.pk)
+                    contacts.append(SessionContact(session_version=sv, contact=contact, type_contact=c["type"][:3]))
+        SessionContact.objects.bulk_create(contacts)
+        financements = []
+        for fin in action["financeurs"]:
+            dispositif = self.financeur(fin["code"], action["conventionnement"])
+            if dispositif is None:
+                self.report.warn(
+                    session.source_id, f"aucun financeur de code LHEO {fin['code']} : financement non importé"
+                )
+                continue
+            financements.append(
+                Financement(
+                    session_version=sv,
+                    dispositif=dispositif,
+                    financeur=dispositif.financeur,
+                    etat=FinancementEtat.DIFFUSION,
+                    etat_recrutement=s["etat_recrutement"] if s["etat_recrutement"] in ("1", "2", "3") else "1",
+                    nb_places=fin["places"],
+                )
+            )
+        Financement.objects.bulk_create(financements)
+        Cycle.objects.bulk_create(
+            [
+                Cycle(session_version=sv, annee=c["annee"], type_cycle=c["type"], type_alternance=c["alternance"])
+                for c in s["cycles"]
+                if c["annee"]
+            ]
+        )
+        Equipement.objects.bulk_create(
+            [
+                Equipement(
+                    session_version=sv,
+                    type_equipement=e["type"],
+                    cout_indicatif=e["cout"],
+                    commentaire=e["commentaire"][:500],
+                )
+                for e in action["equipements"]
+            ]
+        )
+        slots = []
+        slot_data = s["slots"]
+        if self.version == "2.2" and not slot_data and action["recrutement_text"]:
+            slot_data = parse_slot_lines(action["recrutement_text"], self.modalites)
+            if slot_data and action["perimetre"]:
+                slot_data[0]["perimetre"] = action["perimetre"]
+                slot_data[0]["commentaire_perimetre"] = action["infos_perimetre"]
+        # Our « modalites-recrutement » text names the place of a slot that has one: it tells
+        # a place at the organisme's address from the organisme's address itself.
+        lines = parse_slot_lines(action["recrutement_text"], self.modalites) if action["recrutement_text"] else []
+        if len(lines) != len(slot_data):
+            lines = [None] * len(slot_data)
+        for slot, line in zip(slot_data, lines, strict=True):
+            owner, lieu = structure, None
+            if slot.get("full_address"):
+                lieu = self.lieu_by_full_address(structure, slot["full_address"], places)
+            if slot["address"] is not None:
+                key = _address_key(slot["address"])
+                denomination = slot["address"]["denomination"]
+                owner = next(
+                    (
+                        t
+                        for t in [structure, *trainers]
+                        if key == _version_address_key(t.live_version) and denomination in ("", t.nom)
+                    ),
+                    None,
+                )
+                if owner is None or (line is not None and line["full_address"]):
+                    owner = owner or structure
+                    lieu = self.lieu(structure, slot["address"])
+            slots.append(
+                RecruitmentSlot(
+                    session_version=sv,
+                    modalite=slot["modalite"],
+                    date=slot["date"],
+                    heure_debut=slot["heure_debut"],
+                    heure_fin=slot["heure_fin"],
+                    nb_places=slot["nb_places"],
+                    lien_web=slot["lien_web"],
+                    commentaire=slot["commentaire"],
+                    perimetre=slot["perimetre"][:1],
+                    commentaire_perimetre=slot["commentaire_perimetre"],
+                    a_distance=slot["a_distance"],
+                    lieu=lieu,
+                    structure=owner,
+                )
+            )
+        RecruitmentSlot.objects.bulk_create(slots)
+        for b in s["blocs"]:
+            cert = self.certification({"certifinfo": b["certifinfo"], "rncp": b["rncp"], "rs": b["rs"]})
+            if cert is None:
+                self.report.warn(session.source_id, "blocs de compétences d'une certification inconnue : non importés")
+                continue
+            blocs = list(BlocCompetences.objects.filter(certification=cert, code__in=b["codes"]))
+            if len(blocs) < len(set(b["codes"])):
+                self.report.warn(session.source_id, "bloc de compétences inconnu du référentiel : non importé")
+            session_blocs = SessionBlocs.objects.create(
+                session_version=sv, certification=cert, type_validation=b["validation"][:1]
+            )
+            session_blocs.blocs.set(blocs)
+
+    # -- the end of a full flow --
+
+    def archive_missing(self):
+        """Sessions and formations of the source missing from a full flow are archived."""
+        formations = Formation.objects.filter(source=self.source, archived_at__isnull=True).exclude(
+            source_id__in=self.seen_formations
+        )
+        ids = list(formations.values_list("pk", flat=True))
+        if ids:
+            Formation.objects.filter(pk__in=ids).update(archived_at=self.now)
+            self.report.formations_archived += len(ids)
+            self.changed_ids.extend(ids)
+        missing = [
+            pk
+            for pk, formation_numero, numero in Session.objects.filter(
+                formation__source=self.source, formation__source_id__in=self.seen_formations, archived_at__isnull=True
+            ).values_list("pk", "formation__source_id", "source_id")
+            if (formation_numero, numero) not in self.present_sessions
+        ]
+        self.archive_sessions(Session.objects.filter(pk__in=missing))
+
+    def archive_sessions(self, sessions):
+        sessions = sessions.filter(archived_at__isnull=True)
+        pairs = list(sessions.values_list("pk", "formation_id"))
+        if pairs:
+            Session.objects.filter(pk__in=[pk for pk, _ in pairs]).update(archived_at=self.now)
+            self.report.sessions_archived += len(pairs)
+            self.changed_ids.extend({f for _, f in pairs})
+
+
+def import_lheo(path, source, *, full=True):
+    """Import the LHEO file ``path`` as offer of ``source`` (region, france_travail, partner).
+    Returns an ImportReport; raises ImportRefused (nothing imported) when the file is refused."""
+    if source not in SOURCES:
+        raise ImportRefused(f"Source inconnue : {source} (attendu : {', '.join(SOURCES)}).")
+    path = Path(path)
+    run = ImportRun.objects.create(source=source, filename=path.name[:255], status=ImportStatus.FAILED)
+    report = ImportReport(source)
+    try:
+        version = check_file(path)
+        report.version = version
+        digest = hashlib.sha256()
+        with path.open("rb") as stream:
+            for block in iter(lambda: stream.read(1 << 20), b""):
+                digest.update(block)
+        reader = Reader(version)
+        with transaction.atomic():
+            importer = Importer(SOURCES[source], version, report, run)
+            importer.present_sessions = set()
+            withdrawn = set()
+            try:
+                for element, retired in iter_formations(path, version):
+                    if element is None:
+                        withdrawn.update(retired)
+                        continue
+                    data = parse_formation(reader, element)
+                    importer.present_sessions.update(
+                        (data["numero"], s["numero"]) for a in data["actions"] for s in a["sessions"] if s["numero"]
+                    )
+                    importer.formation(data)
+            except etree.XMLSyntaxError as exc:
+                raise ImportRefused(f"XML mal formé : {exc}") from exc
+            if full:
+                importer.archive_missing()
+            elif withdrawn:
+                importer.archive_sessions(
+                    Session.objects.filter(formation__source=SOURCES[source], source_id__in=withdrawn)
+                )
+            send_offer_changed(sorted(set(importer.changed_ids)))
+        status = ImportStatus.DONE if report.changed else ImportStatus.UNCHANGED
+        ImportRun.objects.filter(pk=run.pk).update(
+            status=status,
+            version=version,
+            sha256=digest.hexdigest(),
+            finished_at=timezone.now(),
+            report=report.as_dict(),
+        )
+        return report
+    except ImportRefused as exc:
+        ImportRun.objects.filter(pk=run.pk).update(error=str(exc)[:5000], finished_at=timezone.now())
+        raise

@@ -1,0 +1,14 @@
+from django.urls import path
+
+from . import views
+
+app_name = "exports"
+
+urlpatterns = [
+    path("", views.create, name="create"),
+    path("mes-exports/", views.panel, name="panel"),
+    path("<int:pk>/telecharger/", views.download, name="download"),
+    path("partenaires/", views.partners, name="partners"),
+    # Partner systems (token in « Authorization: Bearer <jeton> » or ?token=).
+    path("flux/<str:version>/<str:kind>/", views.flow, name="flow"),
+]

@@ -1,0 +1,253 @@
+"""Screens of the exports app: « Exporter » from the search screen and its download icon
+(D5), the partners' flow downloads (H2) and the staff screen that manages partners."""
+
+import hmac
+import logging
+from urllib.parse import parse_qs
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db import transaction
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.text import slugify
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from ofeli.core.decorators import carif_required
+
+from .flows import VERSIONS, flow_files
+from .models import ExportFormat, ExportJob, ExportStatus, FlowRun, Partner, hash_token
+
+logger = logging.getLogger(__name__)
+RECENT_EXPORTS = 8
+
+
+def recent_exports(user):
+    """The user's exports still available (or being built), newest first."""
+    now = timezone.now()
+    jobs = list(
+        ExportJob.objects.filter(user=user)
+        .exclude(expires_at__lte=now)
+        .only(
+            "pk",
+            "format",
+            "status",
+            "progress",
+            "filename",
+            "size",
+            "row_count",
+            "error",
+            "created_at",
+            "finished_at",
+            "expires_at",
+            "file",
+            "user_id",
+        )[:RECENT_EXPORTS]
+    )
+    return {"jobs": jobs, "active": any(job.is_active for job in jobs)}
+
+
+def _back(request):
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        return redirect(target)
+    return redirect("formations:search")
+
+
+@login_required
+@require_POST
+def create(request):
+    """« Exporter »: the selected rows, or every result when none is selected."""
+    user = request.user
+    structure = request.current_structure
+    if not user.is_carif and structure is None:
+        return redirect("choose_structure")
+    kind = request.POST.get("format", "xlsx")
+    version = request.POST.get("version", "2.3")
+    if kind == "xlsx":
+        export_format = ExportFormat.EXCEL
+    elif kind == "lheo" and version in ("2.2", "2.3"):
+        export_format = ExportFormat.LHEO_22 if version == "2.2" else ExportFormat.LHEO_23
+    else:
+        messages.error(request, "Choisissez « Export Excel » ou « LHEO » et la version LHEO (2.2 ou 2.3).")
+        return _back(request)
+    criteria = {key: values[-1] for key, values in parse_qs(request.POST.get("criteres", "")).items()}
+    rows = [] if request.POST.get("tout") else request.POST.getlist("rows")
+    job = ExportJob.objects.create(
+        user=user,
+        # OF users export within their current structure; staff search every structure.
+        structure=None if user.is_carif else structure,
+        format=export_format,
+        criteria=criteria,
+        session_ids=rows[:5000],
+    )
+    from .tasks import build_export
+
+    result = build_export.enqueue(job.pk)
+    ExportJob.objects.filter(pk=job.pk).update(task_id=str(result.id)[:64])
+    scope = (
+        f"{len(rows)} ligne{'s' if len(rows) > 1 else ''} sélectionnée{'s' if len(rows) > 1 else ''}"
+        if rows
+        else "tous les résultats"
+    )
+    job.refresh_from_db()
+    if job.status == ExportStatus.DONE:
+        messages.success(
+            request, f"Export prêt ({scope}) : cliquez sur l'icône de téléchargement dans « Mes exports »."
+        )
+    elif job.status == ExportStatus.FAILED:
+        messages.error(request, f"L'export n'a pas pu être produit : {job.error}")
+    else:
+        messages.success(
+            request,
+            f"Export demandé ({scope}). Le fichier est préparé en arrière-plan : il apparaîtra dans « Mes exports », "
+            "disponible pendant 7 jours.",
+        )
+    return _back(request)
+
+
+@login_required
+@never_cache
+def panel(request):
+    """« Mes exports » (refreshed by htmx while a file is being built)."""
+    return render(request, "formations/search_exports.html", {"exports": recent_exports(request.user)})
+
+
+@login_required
+def download(request, pk):
+    """The file of an export: only its requester and Carif staff, only for 7 days."""
+    job = get_object_or_404(ExportJob, pk=pk)
+    if not job.can_download(request.user) or not job.is_downloadable:
+        raise Http404("Export introuvable ou expiré.")
+    try:
+        stream = job.file.open("rb")
+    except FileNotFoundError as exc:
+        raise Http404("Fichier introuvable.") from exc
+    content_type = (
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        if job.format == ExportFormat.EXCEL
+        else "application/xml"
+    )
+    response = FileResponse(stream, as_attachment=True, filename=job.filename, content_type=content_type)
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+# --- partners (H2) --------------------------------------------------------------------------
+
+
+def _token_from(request):
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() in ("bearer", "token") and value.strip():
+        return value.strip()
+    return request.GET.get("token", "").strip()
+
+
+def authenticate_partner(request):
+    """The active partner whose token the request carries (``Authorization: Bearer <token>``
+    or ``?token=``), else None. The secret is compared in constant time with the hash."""
+    token = _token_from(request)
+    prefix, _, secret = token.partition(".")
+    if not prefix or not secret or len(token) > 200:
+        return None
+    partner = Partner.objects.filter(token_prefix=prefix, is_active=True).first()
+    expected = partner.token_hash if partner else hash_token("not a token")
+    if hmac.compare_digest(hash_token(secret), expected) and partner is not None:
+        return partner
+    return None
+
+
+def _unauthorized():
+    response = JsonResponse({"erreur": "Jeton partenaire absent ou invalide."}, status=401)
+    response["WWW-Authenticate"] = 'Bearer realm="ofeli-flux-lheo"'
+    return response
+
+
+@require_GET
+@never_cache
+def flow(request, version, kind):
+    """A partner downloads the latest published flow: ``complet`` (the full offer),
+    ``modifications`` (delta since the previous run) or ``manifeste`` (JSON)."""
+    partner = authenticate_partner(request)
+    if partner is None:
+        return _unauthorized()
+    if version not in VERSIONS or kind not in ("complet", "modifications", "manifeste"):
+        raise Http404
+    run = FlowRun.latest(version)
+    if run is None:
+        raise Http404("Aucun flux publié pour cette version.")
+    files = flow_files(run)
+    Partner.objects.filter(pk=partner.pk).update(last_download_at=timezone.now())
+    logger.info("Flux LHEO %s %s téléchargé par %s", version, kind, partner.slug)
+    if kind == "manifeste":
+        return FileResponse(files["manifest"].open("rb"), content_type="application/json")
+    path = files["full"] if kind == "complet" else files["delta"]
+    if path is None:
+        # No new or modified session since the previous run: nothing to send as LHEO (a
+        # document holds at least one formation); withdrawals are in the manifest.
+        return HttpResponse(status=204)
+    response = FileResponse(path.open("rb"), as_attachment=True, filename=path.name, content_type="application/xml")
+    response["X-Content-SHA256"] = run.full_sha256 if kind == "complet" else run.delta_sha256
+    return response
+
+
+@carif_required
+def partners(request):
+    """Staff screen: partners, their tokens, and the latest flows."""
+    token = None
+    if request.method == "POST":
+        action = request.POST.get("action", "")
+        if action == "create":
+            name = request.POST.get("name", "").strip()[:150]
+            slug = slugify(request.POST.get("slug", "") or name)[:50]
+            if not name or not slug:
+                messages.error(request, "Indiquez le nom du partenaire.")
+            elif Partner.objects.filter(slug=slug).exists():
+                messages.error(request, f"Un partenaire « {slug} » existe déjà.")
+            else:
+                partner = Partner(
+                    name=name,
+                    slug=slug,
+                    contact_email=request.POST.get("contact_email", "").strip()[:254],
+                    created_by=request.user,
+                )
+                token = partner.new_token()
+                partner.save()
+                messages.success(
+                    request, f"Partenaire « {name} » créé. Copiez son jeton maintenant : il ne sera plus affiché."
+                )
+        else:
+            partner = get_object_or_404(Partner, pk=request.POST.get("partner"))
+            with transaction.atomic():
+                if action == "token":
+                    token = partner.new_token()
+                    partner.save()
+                    messages.success(
+                        request,
+                        f"Nouveau jeton pour « {partner.name} » : l'ancien ne fonctionne plus. Copiez-le maintenant.",
+                    )
+                elif action in ("disable", "enable"):
+                    partner.is_active = action == "enable"
+                    partner.save(update_fields=["is_active"])
+                    messages.success(
+                        request, f"Partenaire « {partner.name} » {'réactivé' if partner.is_active else 'désactivé'}."
+                    )
+        if token is None:
+            return redirect("exports:partners")
+    runs = {version: FlowRun.latest(version) for version in VERSIONS}
+    return render(
+        request,
+        "exports/partners.html",
+        {
+            "partners": Partner.objects.all(),
+            "token": token,
+            "runs": runs,
+            "recent_runs": FlowRun.objects.all()[:10],
+            "versions": VERSIONS,
+            "page_title": "Flux partenaires",
+        },
+    )
