@@ -202,7 +202,7 @@ def publish_flow(version, *, now=None, validate=True, chunk_size=None):
                 if path.exists():
                     os.chmod(path, 0o644)
                     os.replace(path, directory / names[key])
-            _fsync_dir(directory)
+            fsync_dir(directory)
             FlowRun.objects.filter(pk=run.pk).update(
                 status=FlowStatus.DONE,
                 finished_at=timezone.now(),
@@ -327,7 +327,8 @@ def _manifest(run, version, previous, now, names, tmp, result):
     }
 
 
-def _fsync_dir(path):
+def fsync_dir(path):
+    """Make a rename inside ``path`` durable (a published file never half-exists)."""
     try:
         fd = os.open(path, os.O_RDONLY)
     except OSError:

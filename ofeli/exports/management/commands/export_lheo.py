@@ -16,6 +16,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
+from ofeli.exports.flows import fsync_dir
 from ofeli.exports.lheo import DEFAULT_CHUNK_SIZE, VERSIONS, EmptyOffer, write_offer
 from ofeli.exports.validation import validate_lheo
 
@@ -81,7 +82,7 @@ class Command(BaseCommand):
             raise CommandError(f"{exc} {output} n'a pas été modifié.", returncode=EXIT_EMPTY) from exc
         finally:
             tmp.unlink(missing_ok=True)
-        self._fsync_dir(output.parent)
+        fsync_dir(output.parent)
         for line in stats.warnings:
             self.stderr.write(f"Avertissement : {line}")
         if stats.truncated:
@@ -91,16 +92,3 @@ class Command(BaseCommand):
             f"LHEO {version} : {stats.formations} formations, {stats.actions} actions, "
             f"{stats.sessions} sessions écrites dans {output}."
         )
-
-    @staticmethod
-    def _fsync_dir(path):
-        try:
-            fd = os.open(path, os.O_RDONLY)
-        except OSError:
-            return
-        try:
-            os.fsync(fd)
-        except OSError:
-            pass
-        finally:
-            os.close(fd)
