@@ -9,7 +9,7 @@ from django.forms import modelform_factory
 
 from ofeli.core import forms as base
 from ofeli.core.identifiers import compact, validate_nda, validate_siret, validate_uai
-from ofeli.core.uploads import validate_upload
+from ofeli.core.text import clean_pasted_text
 from ofeli.referentials import lheo
 from ofeli.referentials.models import Dispositif, Financeur, Label, StructureState, StructureType
 from ofeli.structures.models import Structure
@@ -22,8 +22,30 @@ from .queries import descendant_ids
 REFERENCE_SPLIT = re.compile(r"[\s,;]+")
 
 
-def split_references(value):
-    return [ref.upper() for ref in REFERENCE_SPLIT.split(value or "") if ref]
+class ReferencesField(forms.CharField):
+    """References separated by spaces, commas, semicolons or line breaks: a list of
+    upper-case references."""
+
+    def to_python(self, value):
+        text = clean_pasted_text(super().to_python(value))
+        return [ref.upper() for ref in REFERENCE_SPLIT.split(text) if ref]
+
+    def has_changed(self, initial, data):
+        return self.to_python(data) != self.to_python(initial)
+
+
+class StructuresField(ReferencesField):
+    """The structures named by a list of references; an unknown reference is an error."""
+
+    def clean(self, value):
+        references = super().clean(value)
+        if not references:
+            return []
+        found = {s.reference: s for s in Structure.objects.filter(reference__in=references)}
+        missing = [ref for ref in references if ref not in found]
+        if missing:
+            raise forms.ValidationError(f"Référence(s) inconnue(s) : {', '.join(missing)}.")
+        return list(found.values())
 
 
 def departement_choices():
@@ -114,7 +136,7 @@ class StructureFilterForm(base.Form):
         queryset=Dispositif.objects.order_by("code"),
         empty_label="Tous",
     )
-    references = forms.CharField(
+    references = ReferencesField(
         label="Liste de références",
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
@@ -124,7 +146,7 @@ class StructureFilterForm(base.Form):
     def values(self):
         if not self.is_bound or not self.is_valid():
             return {}
-        return {k: v for k, v in self.cleaned_data.items() if v not in (None, "")}
+        return {k: v for k, v in self.cleaned_data.items() if v not in (None, "", [])}
 
 
 class StructureIdentityForm(base.ModelForm):
@@ -146,7 +168,7 @@ class StructureIdentityForm(base.ModelForm):
         max_length=10,
         help_text="Référence de la structure « mère » (ex. 00079P) ; vide : aucune",
     )
-    attach = forms.CharField(
+    attach = StructuresField(
         label="Rattacher des structures",
         required=False,
         help_text="Références des structures « enfants » à rattacher, séparées par des espaces ou des virgules",
@@ -214,22 +236,18 @@ class StructureIdentityForm(base.ModelForm):
         return parent
 
     def clean_attach(self):
-        references = split_references(self.cleaned_data["attach"])
-        if not references:
+        structures = self.cleaned_data["attach"]
+        if not structures:
             return []
-        found = {s.reference: s for s in Structure.objects.filter(reference__in=references)}
-        missing = [ref for ref in references if ref not in found]
-        if missing:
-            raise forms.ValidationError(f"Référence(s) inconnue(s) : {', '.join(missing)}.")
         ancestors = self._ancestor_ids()
-        for structure in found.values():
+        for structure in structures:
             if structure.pk == self.instance.pk:
                 raise forms.ValidationError("Une structure ne peut pas être rattachée à elle-même.")
             if structure.pk in ancestors:
                 raise forms.ValidationError(
                     f"{structure} est une structure parente de celle-ci : elle ne peut pas lui être rattachée."
                 )
-        return list(found.values())
+        return structures
 
     def _ancestor_ids(self):
         ids, current, seen = set(), self.instance.parent, set()
@@ -245,21 +263,6 @@ class StructureIdentityForm(base.ModelForm):
         if parent is not None and any(s.pk == parent.pk for s in attach):
             self.add_error("attach", f"{parent} ne peut pas être à la fois la parente et une structure rattachée.")
         return cleaned
-
-
-# --- messagerie -----------------------------------------------------------------------------------
-
-
-class BroadcastForm(base.Form):
-    subject = forms.CharField(label="Objet", max_length=200)
-    body = forms.CharField(label="Message", widget=forms.Textarea(attrs={"rows": 6}))
-    attachment = forms.FileField(
-        label="Pièce jointe", required=False, help_text="PDF, image ou document bureautique, 5 Mo maximum."
-    )
-
-    def clean_attachment(self):
-        upload = self.cleaned_data.get("attachment")
-        return validate_upload(upload) if upload else upload
 
 
 # --- referentials (superviseur) ---------------------------------------------------------------
@@ -382,7 +385,7 @@ class UserCreateForm(base.ModelForm):
 
 
 class UserEditForm(base.ModelForm):
-    add_structures = forms.CharField(
+    add_structures = StructuresField(
         label="Donner des droits de saisie sur des structures",
         required=False,
         help_text="Références séparées par des espaces ou des virgules (ex. 23470P)",
@@ -425,14 +428,6 @@ class UserEditForm(base.ModelForm):
         if self.instance.pk == self.editor.pk and not active:
             raise forms.ValidationError("Vous ne pouvez pas désactiver votre propre compte.")
         return active
-
-    def clean_add_structures(self):
-        references = split_references(self.cleaned_data["add_structures"])
-        found = {s.reference: s for s in Structure.objects.filter(reference__in=references)}
-        missing = [ref for ref in references if ref not in found]
-        if missing:
-            raise forms.ValidationError(f"Référence(s) inconnue(s) : {', '.join(missing)}.")
-        return list(found.values())
 
 
 # --- journal ---------------------------------------------------------------------------------------

@@ -123,9 +123,7 @@ def structures(values):
             )
         )
     if values.get("references"):
-        from .forms import split_references
-
-        rows = rows.filter(reference__in=split_references(values["references"]))
+        rows = rows.filter(reference__in=values["references"])
     return rows.order_by("nom", "reference")
 
 

@@ -23,9 +23,11 @@ from ofeli.structures.models import Structure
 from ofeli.users import services as user_services
 from ofeli.users.enums import Role
 from ofeli.users.models import Membership, User
+from ofeli.users.perms import is_carif, is_superviseur
 from ofeli.workflow import services as workflow
 from ofeli.workflow.enums import HistoryAction
-from ofeli.workflow.models import ChangeRequest, HistoryEntry
+from ofeli.workflow.history import record
+from ofeli.workflow.models import ChangeRequest
 from ofeli.workflow.signals import send_offer_changed
 
 
@@ -34,23 +36,18 @@ class BackofficeError(Exception):
 
 
 def require_carif(user):
-    if not (user.is_authenticated and user.is_carif):
+    if not is_carif(user):
         raise BackofficeError("Seule l'équipe du Carif peut faire cette action.")
 
 
 def require_superviseur(user):
-    if not (user.is_authenticated and user.is_superviseur):
+    if not is_superviseur(user):
         raise BackofficeError("Seul un superviseur du Carif peut faire cette action.")
 
 
 def log(staff, details, *, action=HistoryAction.STAFF_EDIT, structure=None, formation=None, change_request=None):
-    return HistoryEntry.objects.create(
-        action=action,
-        author=staff,
-        structure=structure or (formation.structure if formation is not None else None),
-        formation=formation,
-        change_request=change_request,
-        details=details[:5000],
+    return record(
+        action, staff, structure=structure, formation=formation, change_request=change_request, details=details[:5000]
     )
 
 
@@ -168,7 +165,11 @@ def broadcast(structures, staff, *, subject, body, attachment=None):
         raise BackofficeError("Aucune structure ne correspond à cette sélection : aucun message n'a été envoyé.")
     name = ""
     if attachment:
-        name = default_storage.save(f"messages/diffusion/{uuid.uuid4().hex}/{attachment.name}", attachment)
+        name = default_storage.save(
+            f"messages/diffusion/{uuid.uuid4().hex}/{attachment.name}",
+            attachment,
+            max_length=Message._meta.get_field("attachment").max_length,
+        )
     Message.objects.bulk_create(
         [
             Message(structure_id=pk, author=staff, from_carif=True, subject=subject, body=body, attachment=name)
@@ -268,16 +269,3 @@ def update_user(staff, user, form, *, add_structures=(), remove_structures=()):
     if changes:
         log(staff, f"Compte {user.email} — " + " ; ".join(changes))
     return changes
-
-
-# --- archiving (G4) -----------------------------------------------------------------------------------
-
-
-def set_formation_archived(formation, staff, archived):
-    require_carif(staff)
-    workflow.set_formation_archived(formation, staff, archived)
-
-
-def set_session_archived(session, staff, archived):
-    require_carif(staff)
-    workflow.set_session_archived(session, staff, archived)

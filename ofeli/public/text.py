@@ -8,7 +8,8 @@ one derivational or inflectional suffix, never leaving fewer than three letters,
 « electricite » and « Électricité » give « electric »."""
 
 import re
-import unicodedata
+
+from ofeli.core.text import normalize_search
 
 STOPWORDS = frozenset(
     [
@@ -52,14 +53,13 @@ SUFFIXES = sorted(
     reverse=True,
 )  # fmt: skip
 MIN_STEM = 3
+LIGATURES = str.maketrans({"œ": "oe", "Œ": "oe", "æ": "ae", "Æ": "ae"})  # NFKD keeps them whole
 _SPLIT = re.compile(r"[^a-z0-9]+")
 
 
 def fold(text):
     """Lower case, accents and ligatures removed."""
-    text = (text or "").replace("œ", "oe").replace("Œ", "oe").replace("æ", "ae").replace("Æ", "ae")
-    text = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in text if not unicodedata.combining(c)).lower()
+    return normalize_search((text or "").translate(LIGATURES))
 
 
 def words(text):

@@ -90,22 +90,6 @@ def search(request):
     return render(request, template, context)
 
 
-def _date(day):
-    return day.strftime("%d/%m/%Y") if day else ""
-
-
-def session_dates(s):
-    """The dates line of a session (same words as _session_dates.html)."""
-    period = f"du {_date(s.date_debut)} au {_date(s.date_fin)}"
-    if s.entree_sortie_permanente:
-        return f"Entrées et sorties permanentes {period}"
-    if s.a_la_demande:
-        return f"Session à la demande, {period}"
-    if s.date_debut:
-        return f"Du {_date(s.date_debut)} au {_date(s.date_fin)}"
-    return "Dates non communiquées"
-
-
 def _row(row):
     """What a result card shows."""
     kinds = [(kind, financing.SHORT_LABELS[kind]) for kind, _ in financing.KINDS if getattr(row, financing.field(kind))]
@@ -118,7 +102,6 @@ def _row(row):
         "modalite": MODALITE_SHORT.get(row.modalite, ""),
         "financements": kinds,
         "niveau": NIVEAU_LABELS.get(row.niveau, ""),
-        "dates": session_dates(row),
     }
 
 
@@ -167,13 +150,15 @@ def formation_detail(request, reference, slug=""):
     if not sessions:
         raise Http404
     today = timezone.localdate()
+    certification = version.certification
+    certifying = bool(certification and (certification.code_rncp or certification.code_rs))
     for sv in sessions:
+        # The kinds the search knows this session by (indexing.py): the same rule, CPF included.
         sv.financing_kinds = sorted(
-            {
-                financing.kind_of(f.dispositif.code, f.financeur.code, f.financeur.lheo_code)
-                for f in sv.financements.all()
-            }
-            - {None}
+            financing.kinds_of(
+                [(f.dispositif.code, f.financeur.code, f.financeur.lheo_code) for f in sv.financements.all()],
+                certifying=certifying,
+            )
         )
         sv.public_contact_inscription = (
             sv.contact_inscription if sv.contact_inscription and sv.contact_inscription.diffusion_web else None
@@ -188,7 +173,7 @@ def formation_detail(request, reference, slug=""):
         {
             "formation": formation,
             "version": version,
-            "certification": version.certification,
+            "certification": certification,
             "niveau_entree": _level_label(version.niveau_entree),
             "niveau_sortie": _level_label(version.niveau_sortie),
             "current_sessions": current,

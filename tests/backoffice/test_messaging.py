@@ -133,3 +133,15 @@ def test_i1_structure_list_offers_to_write_to_the_selection(staff_client):
     assert response.context["page_obj"].paginator.count == 1
     page = response.content.decode()
     assert "Écrire à cette structure" in page and "/messagerie/plusieurs-structures/?q=Blois" in page
+
+
+def test_i1_message_to_several_structures_with_a_long_attachment_name(staff_client):
+    structure = StructureFactory()
+    name = "Convocation à la réunion des organismes de formation du 12 mars 2026.pdf"
+    response = staff_client.post(
+        reverse("backoffice:broadcast") + f"?references={structure.reference}",
+        {"subject": "Réunion", "body": "Convocation jointe.", "attachment": SimpleUploadedFile(name, PDF)},
+    )
+    assert response.status_code == 302
+    stored = Message.objects.get(structure=structure).attachment.name
+    assert len(stored) <= Message._meta.get_field("attachment").max_length

@@ -241,3 +241,11 @@ def test_h1_rebuild_command(offer, capsys):
     fm.Formation.objects.update(published_at=None)
     call_command("rebuild_public_index")
     assert "2 sessions" in capsys.readouterr().out
+
+
+def test_h1_formation_page_shows_the_financing_kinds_the_search_finds_it_by(client, offer, rs_cert):
+    """Individual financing of a certifying formation counts as CPF, on the page as in the filter."""
+    formation = offer.formation(
+        "Habilitation électrique", certification=rs_cert, sessions=[{"financements": ["CPR02"]}]
+    )
+    assert "Compte personnel de formation (CPF)" in page(client, formation)

@@ -13,7 +13,7 @@ from ofeli.messaging.models import Message
 from ofeli.structures.models import Structure
 
 from .. import queries, services
-from ..forms import BroadcastForm, StructureFilterForm
+from ..forms import StructureFilterForm
 
 
 @carif_required
@@ -80,7 +80,7 @@ def broadcast(request):
     filters = StructureFilterForm(request.GET or None)
     values = filters.values()
     recipients = queries.structures(values) if values else Structure.objects.none()
-    form = BroadcastForm(request.POST or None, request.FILES or None)
+    form = MessageForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
             count = services.broadcast(

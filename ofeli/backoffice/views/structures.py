@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 from ofeli.core.decorators import carif_required
 from ofeli.formations.models import Formation, Session
 from ofeli.structures.models import Structure
+from ofeli.workflow import services as workflow
 
 from .. import queries, services
 from ..forms import StructureFilterForm, StructureIdentityForm
@@ -68,44 +69,31 @@ def structure_identity(request, reference):
 # --- archiving (G4) -------------------------------------------------------------------------------
 
 
-def _archive_flag(request):
+def _set_archived(request, obj, noun, set_archived, formation_reference):
+    """Archive or reactivate a formation or a session (``noun``), as the button asked."""
     action = request.POST.get("action")
     if action not in ("archive", "reactivate"):
-        return None
-    return action == "archive"
+        messages.error(request, "Action inconnue.")
+    elif (action == "archive") == obj.is_archived:
+        messages.info(request, f"La {noun} est déjà " + ("archivée." if obj.is_archived else "diffusée."))
+    else:
+        set_archived(obj, request.user, action == "archive")
+        if action == "archive":
+            messages.success(request, f"{noun.capitalize()} {obj.reference} archivée : elle n'est plus diffusée.")
+        else:
+            messages.success(request, f"{noun.capitalize()} {obj.reference} réactivée.")
+    return redirect(reverse("formations:detail", args=[formation_reference]) + "#carif-actions")
 
 
 @carif_required
 @require_POST
 def formation_archive(request, reference):
     formation = get_object_or_404(Formation, reference=reference)
-    archived = _archive_flag(request)
-    if archived is None:
-        messages.error(request, "Action inconnue.")
-    elif archived == formation.is_archived:
-        messages.info(request, "La formation est déjà " + ("archivée." if archived else "diffusée."))
-    else:
-        services.set_formation_archived(formation, request.user, archived)
-        if archived:
-            messages.success(request, f"Formation {formation.reference} archivée : elle n'est plus diffusée.")
-        else:
-            messages.success(request, f"Formation {formation.reference} réactivée.")
-    return redirect(reverse("formations:detail", args=[formation.reference]) + "#carif-actions")
+    return _set_archived(request, formation, "formation", workflow.set_formation_archived, formation.reference)
 
 
 @carif_required
 @require_POST
 def session_archive(request, reference):
     session = get_object_or_404(Session.objects.select_related("formation"), reference=reference)
-    archived = _archive_flag(request)
-    if archived is None:
-        messages.error(request, "Action inconnue.")
-    elif archived == session.is_archived:
-        messages.info(request, "La session est déjà " + ("archivée." if archived else "diffusée."))
-    else:
-        services.set_session_archived(session, request.user, archived)
-        if archived:
-            messages.success(request, f"Session {session.reference} archivée : elle n'est plus diffusée.")
-        else:
-            messages.success(request, f"Session {session.reference} réactivée.")
-    return redirect(reverse("formations:detail", args=[session.formation.reference]) + "#carif-actions")
+    return _set_archived(request, session, "session", workflow.set_session_archived, session.formation.reference)
