@@ -3,15 +3,16 @@ fields of the session, written with openpyxl in write-only mode (rows are stream
 memory stays bounded). Dates are real Excel dates, the header row is frozen and filtered,
 columns have widths."""
 
-from django.db.models import F, OuterRef, Subquery
+from django.db.models import F
+from django.utils import timezone
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from ofeli.formations.enums import ModaliteEnseignement, Source
-from ofeli.formations.models import Financement, SessionPlace
-from ofeli.formations.search import ROW_FIELDS, decorate
+from ofeli.formations.models import SessionPlace
+from ofeli.formations.search import ROW_FIELDS, decorate, first_of_session
 from ofeli.referentials import lheo
 from ofeli.referentials.enums import TrainingKind
 
@@ -81,14 +82,8 @@ EXTRA_FIELDS = (
     "lieu_nom",
     "lieu_adresse",
 )
-
-
-def _place(field):
-    return Subquery(
-        SessionPlace.objects.filter(session_version=OuterRef("sv_id"))
-        .order_by("-is_principal", "pk")
-        .values(f"lieu__{field}")[:1]
-    )
+# Values of each financement read with the rows (``decorate``) for the financing columns.
+FINANCEMENT_FIELDS = ("financeur__libelle", "numero_marche", "nb_places")
 
 
 def excel_rows(qs):
@@ -104,8 +99,8 @@ def excel_rows(qs):
         s_esp=F("sessions__entree_sortie_permanente"),
         s_debut_inscription=F("sessions__debut_inscription"),
         s_fin_inscription=F("sessions__fin_inscription"),
-        lieu_nom=_place("nom"),
-        lieu_adresse=_place("adresse"),
+        lieu_nom=first_of_session(SessionPlace, "lieu__nom"),
+        lieu_adresse=first_of_session(SessionPlace, "lieu__adresse"),
     ).values(*ROW_FIELDS, *EXTRA_FIELDS)
 
 
@@ -127,30 +122,20 @@ def _label(choices, value):
 def _local_date(moment):
     if moment is None:
         return None
-    from django.utils import timezone
-
     return timezone.localtime(moment).date()
 
 
 def _financing_details(rows):
-    """Financeur, marché, places and état of every financing row of the batch (one query)."""
-    by_sv = {row["sv_id"]: row for row in rows if row["sv_id"]}
+    """Financeurs, marchés and places of each row, from its financements."""
     for row in rows:
         row["financeurs"], row["marches"], row["places"] = [], [], None
-    if not by_sv:
-        return
-    for fin in (
-        Financement.objects.filter(session_version_id__in=list(by_sv))
-        .order_by("pk")
-        .values("session_version_id", "financeur__libelle", "numero_marche", "nb_places")
-    ):
-        row = by_sv[fin["session_version_id"]]
-        if fin["financeur__libelle"] not in row["financeurs"]:
-            row["financeurs"].append(fin["financeur__libelle"])
-        if fin["numero_marche"]:
-            row["marches"].append(fin["numero_marche"])
-        if fin["nb_places"] is not None:
-            row["places"] = (row["places"] or 0) + fin["nb_places"]
+        for fin in row["financements"]:
+            if fin["financeur__libelle"] not in row["financeurs"]:
+                row["financeurs"].append(fin["financeur__libelle"])
+            if fin["numero_marche"]:
+                row["marches"].append(fin["numero_marche"])
+            if fin["nb_places"] is not None:
+                row["places"] = (row["places"] or 0) + fin["nb_places"]
 
 
 def _values(row, niveaux):
@@ -221,7 +206,7 @@ def write_excel(path, qs, *, total=None, progress=None):
 
     def flush():
         nonlocal count
-        decorate(batch)
+        decorate(batch, FINANCEMENT_FIELDS)
         _financing_details(batch)
         for row in batch:
             values = _values(row, niveaux)

@@ -32,12 +32,12 @@ from django.conf import settings
 from django.utils import timezone
 from lxml import etree
 
-from .lheo import NAMESPACES, EmptyOffer, LheoWriter, published_formations
+from .files import fsync_dir, sha256_of
+from .lheo import NAMESPACES, VERSIONS, EmptyOffer, LheoWriter, published_formations
 from .models import FlowRun, FlowStatus
 from .validation import validate_lheo
 
 logger = logging.getLogger(__name__)
-VERSIONS = ("2.2", "2.3")
 KEEP_RUNS = 14
 _STAMP_ATTRS = re.compile(rb' (?:horodatage-modification|datemaj)="[^"]*"')
 
@@ -151,14 +151,6 @@ class _LazyDocument:
     def abort(self):
         if self.xf is not None and not self._file.closed:
             self._file.close()
-
-
-def _sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 @contextlib.contextmanager
@@ -304,14 +296,14 @@ def _manifest(run, version, previous, now, names, tmp, result):
         "flux_precedent": previous.started_at.isoformat(timespec="seconds") if previous else None,
         "complet": {
             "fichier": names["full"],
-            "sha256": _sha256(tmp["full"]),
+            "sha256": sha256_of(tmp["full"]),
             "taille": tmp["full"].stat().st_size,
             "formations": full.formations,
             "sessions": full.sessions,
         },
         "modifications": {
             "fichier": names["delta"] if has_delta else None,
-            "sha256": _sha256(tmp["delta"]) if has_delta else None,
+            "sha256": sha256_of(tmp["delta"]) if has_delta else None,
             "taille": tmp["delta"].stat().st_size if has_delta else None,
             "formations": delta.formations,
             "sessions": delta.sessions,
@@ -325,20 +317,6 @@ def _manifest(run, version, previous, now, names, tmp, result):
         "avertissements": result["stats"].warnings[:50],
         "textes_coupes": dict(result["stats"].truncated),
     }
-
-
-def fsync_dir(path):
-    """Make a rename inside ``path`` durable (a published file never half-exists)."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def _prune(version, keep=None):

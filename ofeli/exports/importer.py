@@ -4,9 +4,9 @@ Safety first: the file is refused before anything is written when it is not an L
 2.3 document (wrong namespace), declares a DTD (entities: the « billion laughs » bomb and
 external entities), is not well-formed or not valid against the official schema, or exceeds
 ``settings.LHEO_IMPORT_MAX_BYTES``. It is parsed with lxml ``iterparse`` with
-``resolve_entities=False``, ``no_network=True``, ``load_dtd=False`` and ``huge_tree=False``,
-one <formation> at a time (each element is dropped once read), so a file of hundreds of MB is
-read in bounded memory.
+``resolve_entities=False``, ``no_network=True``, ``load_dtd=False`` and ``huge_tree=False``
+(``ofeli.core.safe_xml``), one <formation> at a time (each element is dropped once read), so
+a file of hundreds of MB is read in bounded memory.
 
 Then, in one transaction (all or nothing):
 
@@ -24,6 +24,7 @@ Imported formations have ``source`` = region / france_travail / partner: OF user
 them (``users.perms.can_edit_formation``).
 """
 
+import datetime
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -36,6 +37,7 @@ from django.utils import timezone
 from lxml import etree
 
 from ofeli.core.models import allocate_references
+from ofeli.core.safe_xml import declares_dtd, safe_iterparse
 from ofeli.formations.enums import FinancementEtat, ModalitePedagogique, RythmeCode, Source
 from ofeli.formations.models import (
     Cycle,
@@ -59,6 +61,7 @@ from ofeli.workflow.enums import HistoryAction
 from ofeli.workflow.history import record
 from ofeli.workflow.signals import send_offer_changed
 
+from .files import sha256_of
 from .lheo import (
     DEFAULT_CONDITIONS,
     DEFAULT_RYTHME,
@@ -74,7 +77,6 @@ SOURCES = {
     "partner": Source.PARTNER,
 }
 VERSION_OF_NAMESPACE = {ns: version for version, ns in NAMESPACES.items()}
-PARSER_OPTIONS = {"resolve_entities": False, "no_network": True, "load_dtd": False, "huge_tree": False}
 DEFAULT_MAX_BYTES = 1024 * 1024 * 1024
 HEAD_BYTES = 64 * 1024
 NIVEAUX_22_TO_2019 = {"2": "11", "3": "12", "4": "13", "5": "14", "6": "15", "7": "16", "8": "17"}
@@ -160,9 +162,8 @@ def check_file(path):
     if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
         raise ImportRefused("Le fichier déclare une DTD ou des entités (<!DOCTYPE>, <!ENTITY>) : refusé par sécurité.")
     try:
-        for _event, element in etree.iterparse(str(path), events=("start",), **PARSER_OPTIONS):
-            docinfo = element.getroottree().docinfo
-            if docinfo.doctype or docinfo.internalDTD is not None:
+        for _event, element in safe_iterparse(str(path), events=("start",)):
+            if declares_dtd(element):
                 raise ImportRefused("Le fichier déclare une DTD (<!DOCTYPE>) : refusé par sécurité.")
             namespace = etree.QName(element).namespace
             localname = etree.QName(element).localname
@@ -188,7 +189,7 @@ def iter_formations(path, version):
     read; withdrawn numeros come from our delta flows' <extras info="sessions-retirees">."""
     ns = NAMESPACES[version]
     tags = (f"{{{ns}}}formation", f"{{{ns}}}extras")
-    for _event, element in etree.iterparse(str(path), events=("end",), tag=tags, **PARSER_OPTIONS):
+    for _event, element in safe_iterparse(str(path), events=("end",), tag=tags):
         if element.tag == tags[0]:
             yield element, ()
         elif element.get("info") == "sessions-retirees":
@@ -298,8 +299,6 @@ def _int(value):
 def _date(value):
     if not value or value in ("00000000", "99999999") or len(value) != 8 or not value.isdigit():
         return None
-    import datetime
-
     try:
         return datetime.date(int(value[:4]), int(value[4:6]), int(value[6:]))
     except ValueError:
@@ -307,8 +306,6 @@ def _date(value):
 
 
 def _time(value):
-    import datetime
-
     try:
         hours, minutes = value.split(":")[:2]
         return datetime.time(int(hours), int(minutes))
@@ -471,8 +468,6 @@ def parse_formation(r, f):
 def parse_slot_lines(text, labels):
     """LHEO 2.2 has no <recrutement>: our « modalites-recrutement » text back to slots
     (modality, date, hours, à distance, address of a place, comment), one per line."""
-    import datetime
-
     slots = []
     for line in text.split("\n"):
         match = _SLOT_LINE.match(line.strip())
@@ -579,7 +574,7 @@ class Importer:
         self.diffused_state = StructureState.objects.filter(is_diffused=True).order_by("code").first()
         self.modalites = {label.lower(): code for code, label in lheo_tables.entries(lheo_tables.MODALITE_RECRUTEMENT)}
         self.seen_formations = set()
-        self.withdrawn = set()
+        self.present_sessions = set()  # (formation numero, session numero) read in the file
         self.changed_ids = []
 
     # -- referentials and address book --
@@ -1007,15 +1002,15 @@ class Importer:
             ]
         )
         slots = []
-        slot_data = s["slots"]
-        if self.version == "2.2" and not slot_data and action["recrutement_text"]:
-            slot_data = parse_slot_lines(action["recrutement_text"], self.modalites)
-            if slot_data and action["perimetre"]:
-                slot_data[0]["perimetre"] = action["perimetre"]
-                slot_data[0]["commentaire_perimetre"] = action["infos_perimetre"]
         # Our « modalites-recrutement » text names the place of a slot that has one: it tells
         # a place at the organisme's address from the organisme's address itself.
         lines = parse_slot_lines(action["recrutement_text"], self.modalites) if action["recrutement_text"] else []
+        slot_data = s["slots"]
+        if self.version == "2.2" and not slot_data and lines:
+            slot_data = lines  # 2.2 has no <recrutement>: the slots are rebuilt from the text
+            if action["perimetre"]:
+                slot_data[0]["perimetre"] = action["perimetre"]
+                slot_data[0]["commentaire_perimetre"] = action["infos_perimetre"]
         if len(lines) != len(slot_data):
             lines = [None] * len(slot_data)
         for slot, line in zip(slot_data, lines, strict=True):
@@ -1108,14 +1103,10 @@ def import_lheo(path, source, *, full=True):
     try:
         version = check_file(path)
         report.version = version
-        digest = hashlib.sha256()
-        with path.open("rb") as stream:
-            for block in iter(lambda: stream.read(1 << 20), b""):
-                digest.update(block)
+        sha256 = sha256_of(path)
         reader = Reader(version)
         with transaction.atomic():
             importer = Importer(SOURCES[source], version, report, run)
-            importer.present_sessions = set()
             withdrawn = set()
             try:
                 for element, retired in iter_formations(path, version):
@@ -1140,7 +1131,7 @@ def import_lheo(path, source, *, full=True):
         ImportRun.objects.filter(pk=run.pk).update(
             status=status,
             version=version,
-            sha256=digest.hexdigest(),
+            sha256=sha256,
             finished_at=timezone.now(),
             report=report.as_dict(),
         )

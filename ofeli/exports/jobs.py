@@ -74,9 +74,10 @@ def run_export(job_id):
         else:
             sessions = job_sessions(job)
             total = published_formations(sessions=sessions).count()
-            stats = write_offer(
-                tmp, job.lheo_version, sessions=sessions, progress=lambda s: progress(s.formations, total)
-            )
+            with tmp.open("wb") as stream:
+                stats = write_offer(
+                    stream, job.lheo_version, sessions=sessions, progress=lambda s: progress(s.formations, total)
+                )
             count = stats.sessions
             report = {
                 "formations": stats.formations,

@@ -18,17 +18,15 @@ are documented in docs/lheo-mapping.md.
 """
 
 import datetime
-import os
+import itertools
 import queue
 import re
-import tempfile
 import textwrap
 import threading
 from collections import Counter
-from contextlib import contextmanager
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
-from pathlib import Path
 
 from django.conf import settings
 from django.db import connection, connections
@@ -47,11 +45,13 @@ from ofeli.formations.models import (
     SessionContact,
     SessionPlace,
     SessionTrainer,
-    SessionVersion,
 )
+from ofeli.formations.queries import published_sessions
 from ofeli.referentials import lheo
 from ofeli.referentials.enums import TrainingKind
 from ofeli.structures.models import Contact
+
+from .files import replacing
 
 VERSIONS = ("2.2", "2.3")
 # The target namespaces of the official schemas (ofeli/exports/xsd): 2.2 is www.lheo.org.
@@ -303,6 +303,13 @@ def _paths(prefix, names):
     return [f"{prefix}{name}" for name in names]
 
 
+# A structure and its published record, read through ``structure`` (ChunkReader.structure).
+STRUCTURE_PATHS = (
+    *_paths("structure__", STRUCTURE_FIELDS),
+    *_paths("structure__live_version__", STRUCTURE_VERSION_FIELDS),
+)
+
+
 class ChunkReader:
     """Reads the published offer chunk by chunk as dictionaries, in a fixed number of
     queries per chunk (9 in 2.2, 11 in 2.3) whatever the chunk holds."""
@@ -371,17 +378,13 @@ class ChunkReader:
     # -- the chunk --
 
     def chunks(self, queryset, chunk_size):
-        s_paths = [
-            *_paths("structure__", STRUCTURE_FIELDS),
-            *_paths("structure__live_version__", STRUCTURE_VERSION_FIELDS),
-        ]
         names = ("pk", "reference", "created_at", "published_at", "live_version_id")
         f_paths = [
             *names,
             *_paths("live_version__", VERSION_FIELDS),
             *_paths("live_version__certification__", CERTIFICATION_FIELDS),
             "structure_id",
-            *s_paths,
+            *STRUCTURE_PATHS,
         ]
         n_names, n_version, n_cert = len(names), len(VERSION_FIELDS), len(CERTIFICATION_FIELDS)
         last_pk = None
@@ -426,9 +429,7 @@ class ChunkReader:
             self.structures[contact["structure_id"]]["contacts"].append(contact)
 
         svs = {}
-        sv_qs = SessionVersion.objects.filter(formation_version_id__in=version_ids, session__archived_at__isnull=True)
-        if self.sessions is not None:
-            sv_qs = sv_qs.filter(session__in=_pks(self.sessions))
+        sv_qs = offer_sessions(self.sessions).filter(formation_version_id__in=version_ids)
         sv_names = ("pk", "formation_version_id", "session_id", "reference", "created_at", *SESSION_FIELDS)
         n = len(sv_names)
         for row in sv_qs.order_by(F("date_debut").asc(nulls_last=True), "session__reference", "pk").values_list(
@@ -450,15 +451,11 @@ class ChunkReader:
         if not svs:
             return
         of_chunk = {"session_version__formation_version_id__in": version_ids}
-        s_paths = [
-            *_paths("structure__", STRUCTURE_FIELDS),
-            *_paths("structure__live_version__", STRUCTURE_VERSION_FIELDS),
-        ]
 
         for row in (
             SessionTrainer.objects.filter(**of_chunk)
             .order_by("-is_principal", "pk")
-            .values_list("session_version_id", "structure_id", *s_paths)
+            .values_list("session_version_id", "structure_id", *STRUCTURE_PATHS)
         ):
             sv = svs.get(row[0])
             if sv is not None:
@@ -506,7 +503,7 @@ class ChunkReader:
                 "lieu_id",
                 *_paths("lieu__", LIEU_FIELDS),
                 "structure_id",
-                *s_paths,
+                *STRUCTURE_PATHS,
             )
         ):
             sv = svs.get(row[0])
@@ -636,11 +633,8 @@ class LheoWriter:
         return moment.isoformat(timespec="seconds") if self.v23 else lheo_date(moment)
 
     def stamps(self, created, modified):
-        if self.v23:
-            attrs = {"horodatage-creation": created, "horodatage-modification": modified}
-            return {k: v.isoformat(timespec="seconds") for k, v in attrs.items() if v is not None}
-        attrs = {"datecrea": created, "datemaj": modified}
-        return {k: lheo_date(v) for k, v in attrs.items() if v is not None}
+        attrs = {self._created_attr: created, self._modified_attr: modified}
+        return {name: self.stamp(moment) for name, moment in attrs.items() if moment is not None}
 
     def cached(self, parent, key, build, *args):
         """Append to ``parent`` a copy of the sub-tree ``build(*args)`` built once per chunk
@@ -1279,9 +1273,9 @@ class LheoWriter:
             yield from chunk
         self.reset_cache()
 
-    def elements(self, queryset, *, sessions=None, chunk_size=DEFAULT_CHUNK_SIZE):
+    def elements(self, queryset, *, sessions=None, chunk_size=DEFAULT_CHUNK_SIZE, prefetch=None):
         """The <formation> elements of ``queryset``, one at a time."""
-        for formation in self.iter_formations(queryset, sessions=sessions, chunk_size=chunk_size):
+        for formation in self.iter_formations(queryset, sessions=sessions, chunk_size=chunk_size, prefetch=prefetch):
             element = self.formation(formation)
             if element is not None:
                 yield element
@@ -1334,25 +1328,21 @@ def _pks(objects):
     return [getattr(obj, "pk", obj) for obj in objects]
 
 
-def published_sessions(sessions=None):
-    """Session versions that are exported with their published formation version: those whose
-    session is not archived, optionally among ``sessions`` (queryset or iterable)."""
-    qs = SessionVersion.objects.filter(session__archived_at__isnull=True)
+def offer_sessions(sessions=None):
+    """The session versions of the published offer (``formations.queries.published_sessions``),
+    optionally among ``sessions`` (queryset or iterable of instances or primary keys)."""
+    qs = published_sessions()
     if sessions is not None:
         qs = qs.filter(session__in=_pks(sessions))
     return qs
 
 
 def published_formations(*, formations=None, since=None, sessions=None):
-    """The published offer (SPEC H1/H2): published, not archived formations of a diffused
-    organisme with at least one published, not archived session. Optionally restricted to
-    ``formations`` / ``sessions`` (querysets or iterables of instances or primary keys) and to
-    formations published since ``since``."""
-    qs = Formation.objects.filter(
-        live_version__isnull=False,
-        archived_at__isnull=True,
-        structure__etat__is_diffused=True,
-    ).filter(Exists(published_sessions(sessions).filter(formation_version=OuterRef("live_version"))))
+    """The published offer (SPEC H1/H2): the formations holding a session of it, i.e.
+    published, not archived formations of a diffused organisme with at least one published,
+    not archived session. Optionally restricted to ``formations`` / ``sessions`` (querysets or
+    iterables of instances or primary keys) and to formations published since ``since``."""
+    qs = Formation.objects.filter(Exists(offer_sessions(sessions).filter(formation_version=OuterRef("live_version"))))
     if formations is not None:
         qs = qs.filter(pk__in=_pks(formations))
     if since is not None:
@@ -1362,25 +1352,6 @@ def published_formations(*, formations=None, since=None, sessions=None):
             since = timezone.make_aware(since)
         qs = qs.filter(published_at__gte=since)
     return qs
-
-
-@contextmanager
-def _binary_output(output):
-    """A binary file object as is; a path through a temporary file next to it, renamed over
-    it only once complete (a failed export never leaves a half-written file)."""
-    if hasattr(output, "write"):
-        yield output
-        return
-    path = Path(output)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as stream:
-            yield stream
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def write_offer(
@@ -1404,21 +1375,16 @@ def write_offer(
     Raises ``EmptyOffer``, before writing anything, when there is no formation to write."""
     writer = LheoWriter(version)
     queryset = published_formations(formations=formations, since=since, sessions=sessions)
-    elements = (
-        element
-        for element in map(
-            writer.formation,
-            writer.iter_formations(queryset, sessions=sessions, chunk_size=chunk_size, prefetch=prefetch),
-        )
-        if element is not None
-    )
+    elements = writer.elements(queryset, sessions=sessions, chunk_size=chunk_size, prefetch=prefetch)
     first = next(elements, None)
     if first is None:
         raise EmptyOffer("Aucune formation publiée à exporter : un document LHEO contient au moins une formation.")
-    with _binary_output(output) as stream, etree.xmlfile(stream, encoding="utf-8") as xf:
+    # A path is written through a temporary file renamed over it once complete.
+    target = nullcontext(output) if hasattr(output, "write") else replacing(output)
+    with target as stream, etree.xmlfile(stream, encoding="utf-8") as xf:
         xf.write_declaration()
         with xf.element(writer.q("lheo"), nsmap={None: writer.ns}), xf.element(writer.q("offres")):
-            for element in _chain_first(first, elements):
+            for element in itertools.chain((first,), elements):
                 xf.write("\n")
                 xf.write(element)
                 xf.flush()
@@ -1426,8 +1392,3 @@ def write_offer(
                     progress(writer.stats)
             xf.write("\n")
     return writer.stats
-
-
-def _chain_first(first, rest):
-    yield first
-    yield from rest

@@ -1,22 +1,19 @@
 """Validation of LHEO documents against the official schemas (SPEC H2).
 
 The schemas are read once per process with a parser that resolves no entity, loads no DTD
-and never goes to the network. Documents are validated while they are parsed (iterparse),
-and each <formation> is dropped once read, so a flow of any size is validated in bounded
-memory."""
+and never goes to the network (``ofeli.core.safe_xml``). Documents are validated while they
+are parsed (iterparse), and each <formation> is dropped once read, so a flow of any size is
+validated in bounded memory."""
 
 from functools import cache
 from pathlib import Path
 
 from lxml import etree
 
+from ofeli.core.safe_xml import safe_iterparse, safe_parser
+
 XSD_DIR = Path(__file__).parent / "xsd"
 SCHEMAS = {"2.2": XSD_DIR / "lheo-2.2.xsd", "2.3": XSD_DIR / "lheo-2.3.xsd"}
-SAFE = {"resolve_entities": False, "no_network": True, "load_dtd": False}
-
-
-def safe_parser():
-    return etree.XMLParser(**SAFE)
 
 
 @cache
@@ -46,7 +43,7 @@ def validate_lheo(source, version, *, max_errors=100):
     xsd = schema(version)
     formation = f"{{{target_namespace(version)}}}formation"
     try:
-        for _event, element in etree.iterparse(source, events=("end",), tag=formation, schema=xsd, **SAFE):
+        for _event, element in safe_iterparse(source, events=("end",), tag=formation, schema=xsd):
             element.clear(keep_tail=True)
             while element.getprevious() is not None:
                 del element.getparent()[0]

@@ -19,10 +19,12 @@ from django.views.decorators.http import require_GET, require_POST
 from ofeli.core.decorators import carif_required
 
 from .flows import VERSIONS, flow_files
-from .models import ExportFormat, ExportJob, ExportStatus, FlowRun, Partner, hash_token
+from .models import LHEO_VERSION_OF_FORMAT, ExportFormat, ExportJob, ExportStatus, FlowRun, Partner, hash_token
+from .selection import MAX_SELECTED
 
 logger = logging.getLogger(__name__)
 RECENT_EXPORTS = 8
+FORMAT_OF_LHEO_VERSION = {version: fmt for fmt, version in LHEO_VERSION_OF_FORMAT.items()}
 
 
 def recent_exports(user):
@@ -69,8 +71,8 @@ def create(request):
     version = request.POST.get("version", "2.3")
     if kind == "xlsx":
         export_format = ExportFormat.EXCEL
-    elif kind == "lheo" and version in ("2.2", "2.3"):
-        export_format = ExportFormat.LHEO_22 if version == "2.2" else ExportFormat.LHEO_23
+    elif kind == "lheo" and version in FORMAT_OF_LHEO_VERSION:
+        export_format = FORMAT_OF_LHEO_VERSION[version]
     else:
         messages.error(request, "Choisissez « Export Excel » ou « LHEO » et la version LHEO (2.2 ou 2.3).")
         return _back(request)
@@ -82,7 +84,7 @@ def create(request):
         structure=None if user.is_carif else structure,
         format=export_format,
         criteria=criteria,
-        session_ids=rows[:5000],
+        session_ids=rows[:MAX_SELECTED],
     )
     from .tasks import build_export
 

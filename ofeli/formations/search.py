@@ -176,7 +176,7 @@ class SearchParams:
             "mesure": self.mesure,
             "marche": self.marche,
             "organisme": self.organisme,
-            "tri": f"{'-' if self.descending else ''}{self.sort}",
+            "tri": self.tri,
             "par_page": str(self.per_page),
         }
         for key, value in self.filters.items():
@@ -195,7 +195,8 @@ class SearchParams:
 # --- the rows ---------------------------------------------------------------------------
 
 
-def _first_of_session(model, value, order=("-is_principal", "pk")):
+def first_of_session(model, value, order=("-is_principal", "pk")):
+    """``value`` of the row's first ``model`` row (principal first): a subquery per row."""
     return Subquery(model.objects.filter(session_version=OuterRef("sv_id")).order_by(*order).values(value)[:1])
 
 
@@ -239,9 +240,9 @@ def rows_queryset(user, structure, params):
         ),
     )
     qs = qs.annotate(
-        formateur=_first_of_session(SessionTrainer, "structure__nom"),
-        code_postal=_first_of_session(SessionPlace, "lieu__code_postal"),
-        ville=_first_of_session(SessionPlace, "lieu__ville"),
+        formateur=first_of_session(SessionTrainer, "structure__nom"),
+        code_postal=first_of_session(SessionPlace, "lieu__code_postal"),
+        ville=first_of_session(SessionPlace, "lieu__ville"),
         s_published=Exists(
             SessionVersion.objects.filter(
                 formation_version_id=OuterRef("formation__live_version_id"), session_id=OuterRef("s_id")
@@ -288,20 +289,14 @@ def _criteria(qs, user, params):
             | Q(formation__structure__siret=term.replace(" ", ""))
         )
     etat = params.etat
-    if etat in ("creation", "brouillon", "attente", "complement", "refusee"):
-        qs = qs.filter(etat=etat)
-    elif etat == "diffusion":
+    if etat in ("creation", "brouillon", "attente", "complement", "archive", "refusee"):
+        qs = qs.filter(etat=etat)  # the state the row shows
+    elif etat in ("diffusion", "fonds_publics"):  # online, even while a change is open
         qs = qs.filter(
             formation__live_version__isnull=False, formation__archived_at__isnull=True, s_archived__isnull=True
         )
-    elif etat == "fonds_publics":
-        qs = qs.filter(
-            formation__live_version__isnull=False,
-            formation__archived_at__isnull=True,
-            s_archived__isnull=True,
-        ).filter(_financement_exists(dispositif__is_public_funds=True))
-    elif etat == "archive":
-        qs = qs.filter(etat="archive")
+        if etat == "fonds_publics":
+            qs = qs.filter(_financement_exists(dispositif__is_public_funds=True))
     elif etat == "erreur_liens":
         qs = qs.exclude(formation__link_error="")
     return qs
@@ -340,7 +335,7 @@ def ordered(qs, params):
     key = params.sort
     if key == "dispositif":
         qs = qs.annotate(
-            dispositif=_first_of_session(Financement, "dispositif__libelle", order=("pk",)),
+            dispositif=first_of_session(Financement, "dispositif__libelle", order=("pk",)),
         )
     if key == "etat":
         qs = qs.annotate(
@@ -410,8 +405,9 @@ def structure_dot(code, is_diffused):
     return "archive" if (code or "").upper().startswith("AR") else "attente"
 
 
-def decorate(rows):
-    """Display values of the rows of a page, and their financements (one query)."""
+def decorate(rows, financement_fields=()):
+    """Display values of the rows of a page, and their financements (one query; the export
+    asks for more ``financement_fields``)."""
     by_sv = {row["sv_id"]: row for row in rows if row["sv_id"]}
     detail = reverse("formations:detail", args=["REF"]).replace("REF", "{}")
     session = reverse("formations:session", args=["REF", "SREF"]).replace("REF", "{}", 1).replace("SREF", "{}")
@@ -441,7 +437,7 @@ def decorate(rows):
         for fin in (
             Financement.objects.filter(session_version_id__in=list(by_sv))
             .order_by("pk")
-            .values("session_version_id", "dispositif__code", "dispositif__libelle", "etat", "numero_marche")
+            .values("session_version_id", "dispositif__libelle", "etat", *financement_fields)
         ):
             fin["dot"] = FINANCEMENT_DOTS.get(fin["etat"], "attente")
             fin["dot_label"] = DOT_LABELS[fin["dot"]]

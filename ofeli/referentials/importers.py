@@ -12,8 +12,8 @@ The export is one XML document: a root ``FICHES`` and one ``FICHE`` per certific
 ``ACTIVITES_VISEES`` / ``CAPACITES_ATTESTEES``. A list may hold a single child.
 
 Safety and memory: lxml parses with ``resolve_entities=False``, ``no_network=True``,
-``huge_tree=False``; a document that declares a DTD with entities is refused. ``iterparse``
-reads one ``FICHE`` at a time and frees it once read.
+``huge_tree=False`` (``ofeli.core.safe_xml``); a document that declares a DTD with entities
+is refused. ``iterparse`` reads one ``FICHE`` at a time and frees it once read.
 
 All or nothing: the whole file is read and checked before anything is written, then the
 changes are written in one transaction. A malformed file gives a clear error (with its
@@ -45,6 +45,7 @@ from django.db import transaction
 from lxml import etree
 
 from ofeli.core.identifiers import compact
+from ofeli.core.safe_xml import declares_dtd, safe_iterparse
 from ofeli.core.text import normalize_search
 
 from .enums import CertificationState
@@ -279,22 +280,12 @@ def parse(source):
     errors, warnings, fiches = [], [], {}
     depth = 0
     try:
-        events = etree.iterparse(
-            source,
-            events=("start", "end"),
-            resolve_entities=False,
-            no_network=True,
-            huge_tree=False,
-            load_dtd=False,
-            dtd_validation=False,
-            remove_comments=True,
-            remove_pis=True,
-        )
+        events = safe_iterparse(source, events=("start", "end"), remove_comments=True, remove_pis=True)
         for event, element in events:
             if event == "start":
                 depth += 1
                 if depth == 1:
-                    if element.getroottree().docinfo.internalDTD is not None:
+                    if declares_dtd(element):
                         raise CertificationImportError(
                             "Le fichier déclare une DTD interne (entités XML) : il est refusé par sécurité. "
                             "L'export France Compétences n'en contient pas."
@@ -340,21 +331,8 @@ def parse(source):
 
 # --- writing -------------------------------------------------------------------------------------
 
-# Fields the export owns: written at every import.
-OWNED_FIELDS = [
-    "intitule",
-    "code_rncp",
-    "code_rs",
-    "etat",
-    "niveau_sortie",
-    "date_fin_enregistrement",
-    "date_effet",
-    "valideurs",
-    "codes_nsf",
-    "codes_rome",
-    "search_text",
-]
-# Filled only when empty (Certifinfo's values win).
+# Filled only when empty (Certifinfo's values win); the export owns the other fields of
+# ``_values``, written at every import.
 FILLED_FIELDS = ["sigle", "objectif", "contenu", "formacodes"]
 
 

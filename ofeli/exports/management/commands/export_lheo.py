@@ -8,15 +8,13 @@ Exit status: 0 written; 1 error or invalid document; 3 nothing to export (no fil
 """
 
 import datetime
-import os
-import tempfile
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
-from ofeli.exports.flows import fsync_dir
+from ofeli.exports.files import replacing
 from ofeli.exports.lheo import DEFAULT_CHUNK_SIZE, VERSIONS, EmptyOffer, write_offer
 from ofeli.exports.validation import validate_lheo
 
@@ -61,28 +59,20 @@ class Command(BaseCommand):
             raise CommandError("--chunk-size doit être un entier positif.")
         if not output.parent.is_dir():
             raise CommandError(f"Le dossier {output.parent} n'existe pas.")
-        fd, tmp_name = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.", suffix=".tmp")
-        tmp = Path(tmp_name)
         try:
-            with os.fdopen(fd, "wb") as stream:
+            with replacing(output) as stream:  # renamed over --output only once valid
                 stats = write_offer(stream, version, since=since, chunk_size=options["chunk_size"])
-                stream.flush()
-                os.fsync(stream.fileno())
-            if not options["no_validate"]:
-                errors = validate_lheo(str(tmp), version)
-                if errors:
-                    shown = "\n".join(errors[:MAX_PRINTED_ERRORS])
-                    raise CommandError(
-                        f"Le document LHEO {version} produit n'est pas valide ({len(errors)} erreur(s)) ; "
-                        f"{output} n'a pas été modifié.\n{shown}"
-                    )
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, output)
+                if not options["no_validate"]:
+                    stream.flush()
+                    errors = validate_lheo(stream.name, version)
+                    if errors:
+                        shown = "\n".join(errors[:MAX_PRINTED_ERRORS])
+                        raise CommandError(
+                            f"Le document LHEO {version} produit n'est pas valide ({len(errors)} erreur(s)) ; "
+                            f"{output} n'a pas été modifié.\n{shown}"
+                        )
         except EmptyOffer as exc:
             raise CommandError(f"{exc} {output} n'a pas été modifié.", returncode=EXIT_EMPTY) from exc
-        finally:
-            tmp.unlink(missing_ok=True)
-        fsync_dir(output.parent)
         for line in stats.warnings:
             self.stderr.write(f"Avertissement : {line}")
         if stats.truncated:
