@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import factory
 from factory.django import DjangoModelFactory
+from stdnum import luhn
 
 from ofeli.core.models import next_reference
 from ofeli.formations import models as fm
@@ -13,8 +14,6 @@ from ofeli.referentials import models as rm
 from ofeli.structures import models as sm
 from ofeli.users.enums import Role
 from ofeli.users.models import Membership, User
-from ofeli.workflow.enums import ChangeKind, ChangeStatus
-from ofeli.workflow.models import ChangeRequest
 
 # Valid SIRETs (Luhn) for tests; the first is the guide's OF présentation OFELI.
 SIRETS = ["21860076500018", "43256884800027", "52927342700037", "91044669900019", "79090903000013"]
@@ -22,15 +21,7 @@ SIRETS = ["21860076500018", "43256884800027", "52927342700037", "91044669900019"
 
 def luhn_complete(prefix):
     """``prefix`` followed by the digit that makes it pass the Luhn check."""
-    for last in "0123456789":
-        candidate = prefix + last
-        total = 0
-        for i, ch in enumerate(reversed(candidate)):
-            d = int(ch) * (2 if i % 2 else 1)
-            total += d - 9 if d > 9 else d
-        if total % 10 == 0:
-            return candidate
-    raise AssertionError(prefix)
+    return prefix + luhn.calc_check_digit(prefix)
 
 
 def luhn_siret(n):
@@ -257,7 +248,3 @@ def published_formation(structure=None, *, staff=None, **kwargs):
     services.accept(change, staff or StaffFactory())
     change.formation.refresh_from_db()
     return change.formation
-
-
-def open_change(formation, status=ChangeStatus.DRAFT):
-    return ChangeRequest.objects.filter(formation=formation, kind=ChangeKind.FORMATION, status=status).first()

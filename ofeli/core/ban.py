@@ -85,9 +85,6 @@ class BanAddress:
             "longitude": self.longitude,
         }
 
-    def geolocation(self):
-        return {"code_insee": self.code_insee, "latitude": self.latitude, "longitude": self.longitude}
-
 
 def _decimal(value):
     if value is None or isinstance(value, bool):

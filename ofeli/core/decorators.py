@@ -4,29 +4,27 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 
-
-def carif_required(view):
-    """Staff screens: anonymous visitors go to the login page, OF users get 403."""
-
-    @login_required
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not request.user.is_carif:
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    return wrapper
+from ofeli.users.perms import is_carif, is_superviseur
 
 
-def superviseur_required(view):
-    @login_required
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not request.user.is_superviseur:
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
+def _user_passes(check):
+    """Anonymous visitors go to the login page; users who fail ``check`` get 403."""
 
-    return wrapper
+    def decorator(view):
+        @login_required
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if not check(request.user):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+carif_required = _user_passes(is_carif)  # staff screens
+superviseur_required = _user_passes(is_superviseur)
 
 
 def structure_required(view):

@@ -606,16 +606,7 @@ class DemoBuilder:
     def new_formation(self, structure_key, user_key, *, certification=None, reference=None, intitule=None, **fields):
         """create_formation, prefilled from the certification like the form does (E3)."""
         cert = self.certifications[certification] if certification else None
-        values = {}
-        if cert:
-            values = {
-                "niveau_sortie": cert.niveau_sortie,
-                "objectif": cert.objectif,
-                "contenu": cert.contenu,
-                "codes_rome": cert.codes_rome,
-                "formacodes": cert.formacodes,
-                "objectif_general": "6",
-            }
+        values = {**services.certification_fields(cert), "objectif_general": "6"} if cert else {}
         values.update(fields)
         change = services.create_formation(
             self.structures[structure_key],

@@ -13,10 +13,6 @@ from stdnum.exceptions import ValidationError as StdnumError
 from stdnum.fr import siren as stdnum_siren
 from stdnum.fr import siret as stdnum_siret
 
-# Départements by region code; the NDA's digits 3-4 name the département of the DREETS.
-REGION_DEPARTEMENTS = {
-    "24": {"18", "28", "36", "37", "41", "45"},
-}
 _DIGITS = re.compile(r"\s+")
 
 
@@ -57,14 +53,15 @@ def validate_siren(value):
 def validate_nda(value, *, region=None):
     """NDA (numéro de déclaration d'activité): 11 digits, the first two the region code,
     the next two the département. With ``region`` given (our region, "24"), an NDA of
-    another region is refused; without it any region is accepted. For a region whose
-    départements we know, the département digits must be one of them."""
+    another region is refused; without it any region is accepted. In our region the
+    département digits must be one of its départements (``settings.REGION_DEPARTEMENTS``)."""
     value = compact(value)
     if not value.isdigit() or len(value) != 11:
         raise ValidationError(
             "Le numéro de déclaration d'activité doit comporter exactement 11 chiffres.",
             code="nda_format",
         )
+    # Digits 3-4 name the département of the DREETS.
     region_code, departement = value[:2], value[2:4]
     if region is not None and region_code != region:
         raise ValidationError(
@@ -72,8 +69,7 @@ def validate_nda(value, *, region=None):
             f"il doit commencer par {region}.",
             code="nda_region",
         )
-    known = REGION_DEPARTEMENTS.get(region_code)
-    if known is not None and departement not in known:
+    if region_code == settings.REGION_CODE and departement not in settings.REGION_DEPARTEMENTS:
         raise ValidationError(
             f"Les chiffres 3 et 4 du numéro de déclaration d'activité ({departement}) ne sont pas "
             f"un département de la région {region_code}.",

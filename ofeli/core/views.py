@@ -9,7 +9,7 @@ from ofeli.structures.models import Structure
 from ofeli.users.enums import AccountRequestStatus
 from ofeli.users.middleware import set_current_structure
 from ofeli.users.models import AccountRequest
-from ofeli.users.perms import can_access_structure, require
+from ofeli.users.perms import accessible_structures, can_access_structure, require
 from ofeli.workflow.enums import ChangeStatus
 from ofeli.workflow.models import ChangeRequest
 
@@ -42,17 +42,13 @@ def dashboard(request):
 @login_required
 def choose_structure(request):
     """« Espace structure » (B2)."""
+    structures = accessible_structures(request.user).select_related("live_version", "type", "etat")
+    query = ""
     if request.user.is_carif:
         query = request.GET.get("q", "").strip()
-        structures = Structure.objects.select_related("live_version", "type", "etat")
         if query:
             structures = structures.filter(Q(nom__icontains=query) | Q(reference__iexact=query) | Q(siret=query))
         structures = structures[:50]
-    else:
-        query = ""
-        structures = Structure.objects.filter(memberships__user=request.user).select_related(
-            "live_version", "type", "etat"
-        )
     return render(
         request,
         "core/choose_structure.html",

@@ -11,6 +11,7 @@ from ofeli.core.text import clean_pasted_text
 from ofeli.referentials import lheo
 from ofeli.referentials.enums import EnteredBy, TrainingKind
 from ofeli.referentials.models import BlocCompetences, Certification, Dispositif, Financeur
+from ofeli.structures.forms import attach_to_form
 from ofeli.structures.models import Contact, Lieu
 
 from . import rules
@@ -108,13 +109,8 @@ class FormationForm(base.ModelForm):
         return self._clean_limited("contenu", "Le contenu")
 
 
+# Every field of the session page belongs to the one form of the page (attach_to_form).
 SESSION_FORM = "session-form"
-
-
-def _attach(form):
-    """Every field of the session page belongs to the one form of the page."""
-    for field in form.fields.values():
-        field.widget.attrs["form"] = SESSION_FORM
 
 
 class SessionForm(base.ModelForm):
@@ -216,13 +212,13 @@ class SessionForm(base.ModelForm):
         self.fields["type_parcours"].choices = [("", "-- Choisissez un élément --"), *lheo.choices(lheo.TYPE_PARCOURS)]
         for name in ("duree_centre", "duree_entreprise", "duree_hebdomadaire"):
             self.fields[name].widget.attrs.update({"min": 0, "inputmode": "numeric"})
-        _attach(self)
+        attach_to_form(self, SESSION_FORM)
 
     def clean(self):
         cleaned = super().clean()
         debut, fin = cleaned.get("date_debut"), cleaned.get("date_fin")
         if debut and fin and fin < debut:
-            self.add_error("date_fin", "La date de fin doit être postérieure ou égale à la date de début.")
+            self.add_error("date_fin", rules.dates_problem(debut, fin))
         else:
             message = rules.calendar_year_problem(
                 debut, fin, cleaned.get("a_la_demande"), cleaned.get("entree_sortie_permanente")
@@ -286,7 +282,7 @@ class FinancementForm(base.Form):
         else:
             dispositifs = dispositifs.none()
         self.fields["dispositif"].queryset = dispositifs
-        _attach(self)
+        attach_to_form(self, SESSION_FORM)
 
     def _post_clean(self):
         raw = self.data.get("fin-dispositif")
@@ -338,7 +334,7 @@ class SessionContactForm(base.Form):
     def __init__(self, *args, contacts, **kwargs):
         super().__init__(*args, prefix="ct", **kwargs)
         self.fields["contact"].queryset = contacts
-        _attach(self)
+        attach_to_form(self, SESSION_FORM)
 
     def clean(self):
         cleaned = super().clean()
@@ -362,7 +358,7 @@ class CycleForm(base.Form):
         self.taken = set(taken)
         years = [(y, f"Année {y}") for y in range(1, (duree_cycle or 0) + 1) if y not in self.taken]
         self.fields["annee"].choices = [("", "-- Choisissez une année --"), *years]
-        _attach(self)
+        attach_to_form(self, SESSION_FORM)
 
     def clean_annee(self):
         if not self.duree_cycle:
@@ -398,7 +394,7 @@ class BlocsForm(base.Form):
         super().__init__(*args, prefix="bl", **kwargs)
         self.fields["certification"].queryset = certifications
         self.fields["blocs"].queryset = BlocCompetences.objects.filter(certification__in=certifications)
-        _attach(self)
+        attach_to_form(self, SESSION_FORM)
 
     def clean(self):
         cleaned = super().clean()
@@ -433,7 +429,7 @@ class EquipementForm(base.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, prefix="eq", **kwargs)
-        _attach(self)
+        attach_to_form(self, SESSION_FORM)
 
     def clean_type_equipement(self):
         value = self.cleaned_data.get("type_equipement")
@@ -499,7 +495,7 @@ class RecruitmentSlotForm(base.ModelForm):
             ("", "-- Choisissez un élément --"),
             *lheo.choices(lheo.PERIMETRE_RECRUTEMENT),
         ]
-        _attach(self)
+        attach_to_form(self, SESSION_FORM)
 
     def clean(self):
         cleaned = super().clean()

@@ -39,10 +39,12 @@ from django.db import connection, reset_queries, transaction
 from django.db.models import F, OuterRef, Subquery
 from django.utils import timezone
 from django.utils.text import slugify
+from stdnum import luhn
 
-from ofeli.core.identifiers import uai_check_letter
+from ofeli.core.identifiers import nda_is_in_region, uai_check_letter
 from ofeli.core.models import allocate_references
 from ofeli.core.text import is_all_capitals
+from ofeli.referentials import lheo
 from ofeli.referentials.enums import CertificationState, EnteredBy, TrainingKind
 from ofeli.referentials.models import Certification, Dispositif, Financeur, StructureState, StructureType
 from ofeli.structures.models import Contact, Lieu, Structure, StructureVersion
@@ -62,6 +64,7 @@ from .models import (
     SessionTrainer,
     SessionVersion,
 )
+from .rules import TEXT_LIMIT
 
 BULK_BATCH_SIZE = 2000
 DEFAULT_CHUNK_SESSIONS = 5000
@@ -69,7 +72,6 @@ ARCHIVED_RATIO = 0.02
 DRAFT_RATIO = 0.03
 CERTIFIED_RATIO = 0.35
 CERTIFICATION_POOL_SIZE = 400
-TEXT_LIMIT = 3000
 GENERATOR_NOTE = "Offre générée par la commande generate_offer."
 
 # --- reference data embedded in the generator --------------------------------------------
@@ -605,24 +607,9 @@ TRANSPORT_TEXTS = [
 # --- small helpers -----------------------------------------------------------------------
 
 
-def _luhn_valid(digits):
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = int(ch)
-        if i % 2 == 1:
-            d *= 2
-            if d > 9:
-                d -= 9
-        total += d
-    return total % 10 == 0
-
-
 def _luhn_complete(prefix):
     """``prefix`` followed by the digit that makes the whole number Luhn-valid."""
-    for last in "0123456789":
-        if _luhn_valid(prefix + last):
-            return prefix + last
-    raise AssertionError("unreachable")
+    return prefix + luhn.calc_check_digit(prefix)
 
 
 def random_siren(rng):
@@ -1344,7 +1331,7 @@ class OfferGenerator:
             (ModaliteEnseignement.PRESENTIEL, ModaliteEnseignement.MIXTE, ModaliteEnseignement.DISTANCE),
             weights=(85, 10, 5),
         )[0]
-        if modalite == ModaliteEnseignement.DISTANCE and (profile != "private" or structure.nda[:2] != "24"):
+        if modalite == ModaliteEnseignement.DISTANCE and (profile != "private" or not nda_is_in_region(structure.nda)):
             modalite = ModaliteEnseignement.PRESENTIEL  # F5: distance only for an OF declared in the region
         pedagogie = {ModalitePedagogique.PRESENTIEL_GROUPE}
         if modalite != ModaliteEnseignement.PRESENTIEL:
@@ -1658,7 +1645,7 @@ COUNT_NAMES = {
     Cycle: "cycles",
     RecruitmentSlot: "recruitment_slots",
 }
-LEVELS = {"1", *[str(code) for code in range(11, 19)]}
+LEVELS = {"1", *lheo.CURRENT_LEVEL_CODES}
 PREREQUIS = {
     "1": "Aucun prérequis. Maîtrise des savoirs de base (lire, écrire, compter) recommandée.",
     "11": "Maîtrise des savoirs de base.",

@@ -160,74 +160,62 @@ def formation_problems(version):
     return problems
 
 
-def session_problems(sv, formation, version=None):
-    version = version or sv.formation_version
+def session_problems(sv, formation, version):
     ref = sv.session.reference
     problems = []
 
-    def add(message, field, section):
-        # ``section`` becomes the HTML anchor: a plain field's input, else the collection's block.
+    def add(message, field):
+        # The HTML anchor is a plain field's input, else the block of the collection (its id is ``field``).
         if message:
             anchor = f"id_s-{field}" if field in PLAIN_FIELDS else field
             problems.append(Problem(f"Session {ref} : {message}", target=ref, field=field, section=anchor))
 
-    add(dates_problem(sv.date_debut, sv.date_fin), "date_debut", "dates")
-    add(
-        calendar_year_problem(sv.date_debut, sv.date_fin, sv.a_la_demande, sv.entree_sortie_permanente),
-        "date_fin",
-        "dates",
-    )
+    add(dates_problem(sv.date_debut, sv.date_fin), "date_debut")
+    add(calendar_year_problem(sv.date_debut, sv.date_fin, sv.a_la_demande, sv.entree_sortie_permanente), "date_fin")
     trainers = list(sv.trainers.all())
     if not any(t.is_principal for t in trainers):
-        add("choisissez l'organisme formateur principal.", "trainers", "organisation")
+        add("choisissez l'organisme formateur principal.", "trainers")
     places = list(sv.places.all())
     if not places:
-        add("ajoutez au moins un lieu de formation.", "places", "lieux")
+        add("ajoutez au moins un lieu de formation.", "places")
     elif not any(p.is_principal for p in places):
-        add("choisissez le lieu de formation principal.", "places", "lieux")
-    add(distance_problem(sv.modalite_enseignement, formation.structure), "modalite_enseignement", "organisation")
+        add("choisissez le lieu de formation principal.", "places")
+    add(distance_problem(sv.modalite_enseignement, formation.structure), "modalite_enseignement")
     apprenticeship = is_apprenticeship(sv)
     if apprenticeship and any(not c.type_contact for c in sv.contacts.all()):
-        add("le type de contact est obligatoire pour une session en apprentissage.", "contacts", "contacts")
+        add("le type de contact est obligatoire pour une session en apprentissage.", "contacts")
     if not sv.financements.all():
-        add("ajoutez au moins un financement.", "financements", "financements")
+        add("ajoutez au moins un financement.", "financements")
     cycles = list(sv.cycles.all())
     if apprenticeship and not cycles:
         add(
             "les cycles de l'alternance sont obligatoires pour une session en apprentissage "
             "(une ligne par année accessible en apprentissage).",
             "cycles",
-            "cycles",
         )
     if version.duree_cycle and any(c.annee > version.duree_cycle for c in cycles):
-        add(
-            f"l'année cycle ne peut pas dépasser la durée cycle de la formation ({version.duree_cycle}).",
-            "cycles",
-            "cycles",
-        )
+        add(f"l'année cycle ne peut pas dépasser la durée cycle de la formation ({version.duree_cycle}).", "cycles")
     for blocs in sv.blocs.all():
         chosen = {b.pk for b in blocs.blocs.all()}
         if blocs.type_validation == "1" and chosen != {b.pk for b in blocs.certification.blocs.all()}:
-            add("une validation totale comprend tous les blocs de la certification.", "blocs", "blocs")
+            add("une validation totale comprend tous les blocs de la certification.", "blocs")
         if blocs.type_validation in ("0", "2") and not chosen:
-            add("sélectionnez les blocs de compétences de la validation partielle.", "blocs", "blocs")
-    add(duration_problem(sv.duree_centre, sv.duree_entreprise), "duree_centre", "durees")
+            add("sélectionnez les blocs de compétences de la validation partielle.", "blocs")
+    add(duration_problem(sv.duree_centre, sv.duree_entreprise), "duree_centre")
     slots = list(sv.recruitment_slots.all())
     if not any(s.modalite in lheo.FRANCE_TRAVAIL_RECRUITMENT_CODES for s in slots):
         add(
             "ajoutez au moins une de ces modalités de recrutement : « Réunion d'information collective », "
             "« Rendez-vous individuel » ou « Inscription sur candidature ».",
             "recruitment_slots",
-            "inscription",
         )
     for slot in slots:
         if slot.date and sv.date_fin and slot.date >= sv.date_fin:
             add(
                 f"la plage de recrutement du {slot.date:%d/%m/%Y} doit commencer avant la fin de la session.",
                 "recruitment_slots",
-                "inscription",
             )
-    add(slot_overlap_problem(slots), "recruitment_slots", "inscription")
+    add(slot_overlap_problem(slots), "recruitment_slots")
     if sv.debut_inscription and sv.fin_inscription and sv.fin_inscription < sv.debut_inscription:
-        add("la fin d'inscription doit suivre le début d'inscription.", "fin_inscription", "inscription")
+        add("la fin d'inscription doit suivre le début d'inscription.", "fin_inscription")
     return problems

@@ -3,7 +3,6 @@ form. ``SessionEditor`` builds the querysets the user may choose from (never ano
 structure's contacts or places, whatever is posted), the row forms, and runs actions."""
 
 import math
-from dataclasses import dataclass
 
 from django.contrib import messages
 from django.db.models import Q
@@ -19,6 +18,7 @@ from ofeli.workflow.enums import HistoryAction
 from ofeli.workflow.history import record
 
 from .forms import (
+    SESSION_FORM,
     BlocsForm,
     CycleForm,
     EquipementForm,
@@ -50,12 +50,6 @@ ANCHORS = {
     "equipement": "#modalites",
     "slot": "#inscription",
 }
-
-
-@dataclass
-class Outcome:
-    redirect: bool
-    anchor: str = ""
 
 
 def anchor_for(action):
@@ -120,8 +114,8 @@ class SessionEditor:
         """F7: contacts of the user's structures (siège and antennes); staff see those of the
         responsible and trainer structures."""
         if self.user.is_carif:
-            return set(self.owner_ids)
-        return set(self.user.memberships.values_list("structure_id", flat=True))
+            return self.owner_ids
+        return self.user.memberships.values("structure_id")
 
     def contact_choices(self):
         return Contact.objects.filter(
@@ -153,11 +147,11 @@ class SessionEditor:
             # « Localiser l'adresse » without JavaScript: geolocate the typed address (F6).
             located, level, message = ban.locate_into(self.data, prefix="lieu-")
             getattr(messages, level)(self.request, message)
-            self.lieu_form = LieuForm(located, form_id="session-form")
+            self.lieu_form = LieuForm(located, form_id=SESSION_FORM)
         else:
-            self.lieu_form = LieuForm(self._bound("create_place"), form_id="session-form")
+            self.lieu_form = LieuForm(self._bound("create_place"), form_id=SESSION_FORM)
         self.new_contact_form = ContactForm(
-            self._bound("create_contact"), user=self.user, structure=self.structure, form_id="session-form"
+            self._bound("create_contact"), user=self.user, structure=self.structure, form_id=SESSION_FORM
         )
         self.contact_form = SessionContactForm(self._bound("add_contact"), contacts=self.contact_choices())
         self.cycle_form = CycleForm(
@@ -181,15 +175,14 @@ class SessionEditor:
     # --- actions ------------------------------------------------------------------------
 
     def run(self):
-        """Returns an Outcome, or None to re-render the page (with the forms' errors)."""
+        """Runs the posted action; returns the anchor to redirect to ("" for the top of the
+        page), or None to re-render the page (with the forms' errors)."""
         kind, _, arg = self.action.partition(":")
         handler = getattr(self, f"do_{kind}", None)
         if handler is None:
-            return Outcome(True, "")
+            return ""
         done = handler(arg) if arg else handler()
-        if done:
-            return Outcome(True, anchor_for(kind))
-        return None
+        return anchor_for(kind) if done else None
 
     def do_stay(self):
         return True

@@ -4,6 +4,8 @@ Each editing page is one HTML form: every button posts everything the user typed
 the view saves the plain fields before running the button's action. A validation error
 re-renders the page with what was typed (F15); a half-complete draft is saved as is."""
 
+from difflib import SequenceMatcher
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -21,7 +23,7 @@ from ofeli.workflow import services
 
 from .access import get_formation, get_session_version
 from .forms import CertificationChoiceForm, FinancementForm, FormationForm, SessionForm
-from .models import Formation
+from .models import Formation, FormationVersion
 from .queries import STATE_LABELS, formation_state
 from .rules import formation_problems
 from .session_editor import QUESTION_KEY, SessionEditor
@@ -30,23 +32,20 @@ from .session_editor import QUESTION_KEY, SessionEditor
 
 
 def duplicate_candidates(structure, intitule="", certification=None):
-    """E1: formations of the same organisme with the same certification or a very similar title."""
-    candidates = Formation.objects.filter(structure=structure).select_related("live_version")
-    matches = []
+    """E1: formations of the same organisme of which a version has the same certification or
+    a very similar title. Titles are compared in Python (similarity ratio), once each."""
+    versions = FormationVersion.objects.filter(formation__structure=structure)
+    ids = set()
+    if certification:
+        ids.update(versions.filter(certification=certification).values_list("formation_id", flat=True))
     wanted = normalize_search(intitule)
-    for formation in candidates.prefetch_related("versions"):
-        for version in formation.versions.all():
-            same_cert = certification and version.certification_id == certification.pk
-            similar = wanted and _similar(wanted, normalize_search(version.intitule))
-            if same_cert or similar:
-                matches.append(formation)
-                break
-    return matches
+    if wanted:
+        titles = versions.values_list("formation_id", "intitule").distinct()
+        ids.update(pk for pk, title in titles if _similar(wanted, normalize_search(title)))
+    return list(Formation.objects.filter(pk__in=ids)) if ids else []
 
 
 def _similar(a, b):
-    from difflib import SequenceMatcher
-
     return a == b or SequenceMatcher(None, a, b).ratio() >= 0.85
 
 
@@ -69,17 +68,12 @@ def create(request):
         elif duplicates and not request.POST.get("confirm_duplicate"):
             messages.warning(request, "Une formation semblable existe déjà : vérifiez avant de créer un doublon.")
         else:
-            fields = {}
-            if certification:
-                fields = {
-                    "niveau_sortie": certification.niveau_sortie,
-                    "objectif": certification.objectif,
-                    "contenu": certification.contenu,
-                    "formacodes": certification.formacodes,
-                    "codes_rome": certification.codes_rome,
-                }
             change = services.create_formation(
-                structure, request.user, intitule=intitule, certification=certification, **fields
+                structure,
+                request.user,
+                intitule=intitule,
+                certification=certification,
+                **services.certification_fields(certification),
             )
             messages.success(
                 request, f"La formation {change.formation.reference} est créée. Complétez-la puis ajoutez ses sessions."
@@ -237,60 +231,68 @@ def session(request, reference, session_reference):
     change request is open and editable."""
     ctx = get_formation(request, reference)
     sv = get_session_version(ctx, session_reference)
-    editor = SessionEditor(request, ctx, sv)
-    published = None
-    if ctx.formation.live_version_id and ctx.formation.live_version_id != sv.formation_version_id:
-        published = ctx.formation.live_version.sessions.filter(session=sv.session).first()
-    form_kwargs = {
-        "instance": sv,
-        "structure": ctx.formation.structure,
-        "places": editor.place_choices(),
-        "contacts": editor.contact_choices(),
-        "published": published,
-        "prefix": "s",
-    }
-    form = SessionForm(**form_kwargs)
-    if request.method == "POST":
-        if not ctx.editing:
-            raise PermissionDenied
-        form = SessionForm(request.POST, **form_kwargs)
-        if form.is_valid():
-            with transaction.atomic():
-                form.save()
+    if request.method == "POST" and not ctx.editing:
+        raise PermissionDenied
+    editing = {}
+    if ctx.editing:
+        editor = SessionEditor(request, ctx, sv)
+        published = None
+        if ctx.formation.live_version_id and ctx.formation.live_version_id != sv.formation_version_id:
+            published = ctx.formation.live_version.sessions.filter(session=sv.session).first()
+        form_kwargs = {
+            "instance": sv,
+            "structure": ctx.formation.structure,
+            "places": editor.place_choices(),
+            "contacts": editor.contact_choices(),
+            "published": published,
+            "prefix": "s",
+        }
+        form = SessionForm(**form_kwargs)
+        if request.method == "POST":
+            form = SessionForm(request.POST, **form_kwargs)
+            if form.is_valid():
+                with transaction.atomic():
+                    form.save()
+                    editor.build_forms()
+                    if editor.action == "save":
+                        services.save_draft(ctx.change, request.user, f"Session {sv.session.reference}")
+                        messages.success(request, "Session sauvegardée dans le brouillon.")
+                        return redirect(reverse("formations:detail", args=[reference]) + "#sessions")
+                    anchor = editor.run()
+                if anchor is not None:
+                    return redirect(reverse("formations:session", args=[reference, session_reference]) + anchor)
+            else:
                 editor.build_forms()
-                if editor.action == "save":
-                    services.save_draft(ctx.change, request.user, f"Session {sv.session.reference}")
-                    messages.success(request, "Session sauvegardée dans le brouillon.")
-                    return redirect(reverse("formations:detail", args=[reference]) + "#sessions")
-                outcome = editor.run()
-            if outcome is not None:
-                url = reverse("formations:session", args=[reference, session_reference])
-                return redirect(url + outcome.anchor)
+                messages.error(
+                    request,
+                    "La session n'est pas enregistrée : corrigez les champs signalés. Ce que vous avez saisi est conservé.",
+                )
         else:
             editor.build_forms()
-            messages.error(
-                request,
-                "La session n'est pas enregistrée : corrigez les champs signalés. Ce que vous avez saisi est conservé.",
-            )
-    else:
-        editor.build_forms()
+        trainer_query = request.POST.get("trainer_q", "").strip()
+        searched = editor.action == "search_trainer"
+        trainer_results = []
+        if searched:
+            same_network = bool(request.POST.get("same_network"))
+            trainer_results = trainer_search(trainer_query, ctx.formation.structure, same_network=same_network)
+        editing = {
+            "form": form,
+            "editor": editor,
+            "available_places": editor.place_choices().exclude(pk__in=sv.places.values("lieu_id")),
+            "trainer_query": trainer_query,
+            "trainer_results": trainer_results,
+            "trainer_searched": searched,
+            "principal_question": request.session.get(QUESTION_KEY) == sv.pk,
+            "apprenticeship": sv.financements.filter(dispositif__is_apprenticeship=True).exists(),
+        }
     siblings = list(ctx.version.sessions.values_list("session__reference", flat=True))
     position = siblings.index(sv.session.reference)
-    trainer_query = request.POST.get("trainer_q", "").strip() if request.method == "POST" else ""
-    trainer_results = []
-    if editor.action == "search_trainer":
-        trainer_results = trainer_search(
-            trainer_query, ctx.formation.structure, same_network=bool(request.POST.get("same_network"))
-        )
-    question = ctx.editing and request.session.get(QUESTION_KEY) == sv.pk
     return render(
         request,
         "formations/session.html",
         {
             "ctx": ctx,
             "sv": sv,
-            "form": form,
-            "editor": editor,
             "formation": ctx.formation,
             "version": ctx.version,
             "trainers": sv.trainers.select_related("structure", "structure__live_version"),
@@ -301,12 +303,6 @@ def session(request, reference, session_reference):
             "blocs_rows": sv.blocs.select_related("certification").prefetch_related("blocs"),
             "equipements": sv.equipements.all(),
             "slots": sv.recruitment_slots.select_related("lieu", "structure"),
-            "available_places": editor.place_choices().exclude(pk__in=sv.places.values("lieu_id")),
-            "trainer_query": trainer_query,
-            "trainer_results": trainer_results,
-            "trainer_searched": editor.action == "search_trainer",
-            "principal_question": question,
-            "apprenticeship": sv.financements.filter(dispositif__is_apprenticeship=True).exists(),
             "pager": {
                 "position": position + 1,
                 "count": len(siblings),
@@ -314,6 +310,7 @@ def session(request, reference, session_reference):
                 "next": siblings[position + 1] if position + 1 < len(siblings) else None,
             },
             "page_title": f"Session {sv.session.reference}",
+            **editing,
         },
     )
 

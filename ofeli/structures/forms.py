@@ -21,6 +21,7 @@ from ofeli.core.uploads import DOCUMENT_EXTENSIONS, validate_upload
 from ofeli.referentials import lheo
 from ofeli.referentials.enums import LabelKind
 from ofeli.referentials.models import Label
+from ofeli.users.perms import accessible_structures
 from ofeli.workflow.enums import HistoryAction
 from ofeli.workflow.history import record
 
@@ -189,16 +190,6 @@ class CoordonneesForm(base.ModelForm):
 # --- C6 / F7 contacts (address book, not versioned) -------------------------------------------
 
 
-def contact_structures(user):
-    """The structures whose contacts ``user`` may create or change (C6, F7): those they hold
-    rights on; Carif staff reach every structure."""
-    if not user.is_authenticated:
-        return Structure.objects.none()
-    if user.is_carif:
-        return Structure.objects.all()
-    return Structure.objects.filter(memberships__user=user)
-
-
 CONFIRM_NEW_LABEL = (
     "Je confirme avoir bien vérifié que le contact à créer n'existe pas déjà dans la structure "
     "sélectionnée via l'onglet de recherche ci-dessus"
@@ -260,7 +251,7 @@ class ContactForm(base.ModelForm):
         kwargs.setdefault("prefix", "contact")
         super().__init__(*args, **kwargs)
         self.user = user
-        allowed = contact_structures(user).select_related(None).order_by("nom")
+        allowed = accessible_structures(user).order_by("nom")
         if fixed_structure and structure is not None:
             allowed = allowed.filter(pk=structure.pk)
         self.fields["structure"].queryset = allowed

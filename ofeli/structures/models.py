@@ -14,8 +14,7 @@ Contacts and lieux are an address book of the structure: they are created on the
 from django.db import models
 from django.db.models import Q
 
-from ofeli.core.identifiers import siren_of, validate_nda, validate_siret, validate_uai
-from ofeli.referentials import lheo
+from ofeli.core.identifiers import nda_is_in_region, siren_of, validate_nda, validate_siret, validate_uai
 
 
 class Address(models.Model):
@@ -102,9 +101,7 @@ class Structure(models.Model):
 
     @property
     def nda_in_region(self):
-        from django.conf import settings
-
-        return self.nda[:2] == settings.REGION_CODE
+        return nda_is_in_region(self.nda)
 
 
 class StructureVersion(Address):
@@ -162,10 +159,6 @@ class Contact(models.Model):
 
     def __str__(self):
         return f"{self.prenom} {self.nom}".strip()
-
-    @property
-    def types_display(self):
-        return ", ".join(f"{code} - {lheo.label(lheo.TYPE_CONTACT, code)}" for code in self.types)
 
 
 class Lieu(Address):

@@ -26,55 +26,35 @@ def _phone_ok(value):
     return True
 
 
+def _coordonnees(message, field):
+    """A problem of the « Coordonnées » tab, linked to its field."""
+    return Problem(message, target="structure", field=field, section="coordonnees")
+
+
 def structure_problems(version):
     problems = []
     missing = [(field, words) for field, words in ADDRESS_PARTS if not getattr(version, field)]
     if missing:
         problems.append(
-            Problem(
+            _coordonnees(
                 "L'adresse de la structure est incomplète : indiquez " + ", ".join(w for _, w in missing) + ".",
-                target="structure",
-                field=missing[0][0],
-                section="coordonnees",
+                missing[0][0],
             )
         )
     if version.code_postal and not (version.code_postal.isdigit() and len(version.code_postal) == 5):
-        problems.append(
-            Problem(
-                "Le code postal comporte 5 chiffres.", target="structure", field="code_postal", section="coordonnees"
-            )
-        )
+        problems.append(_coordonnees("Le code postal comporte 5 chiffres.", "code_postal"))
     if version.site_web and not version.site_web.lower().startswith("https://"):
-        problems.append(
-            Problem(
-                "L'adresse du site web doit commencer par https://.",
-                target="structure",
-                field="site_web",
-                section="coordonnees",
-            )
-        )
+        problems.append(_coordonnees("L'adresse du site web doit commencer par https://.", "site_web"))
     if version.email:
         try:
             validate_email(version.email)
         except ValidationError:
-            problems.append(
-                Problem(
-                    "L'e-mail principal n'est pas une adresse valide.",
-                    target="structure",
-                    field="email",
-                    section="coordonnees",
-                )
-            )
+            problems.append(_coordonnees("L'e-mail principal n'est pas une adresse valide.", "email"))
     for field, label in (("telephone", "téléphone principal"), ("telephone_secondaire", "autre téléphone")):
         value = getattr(version, field)
         if value and not _phone_ok(value):
             problems.append(
-                Problem(
-                    f"Le numéro du {label} n'est pas valide (10 chiffres, exemple : 02 38 77 83 35).",
-                    target="structure",
-                    field=field,
-                    section="coordonnees",
-                )
+                _coordonnees(f"Le numéro du {label} n'est pas valide (10 chiffres, exemple : 02 38 77 83 35).", field)
             )
     return problems
 
@@ -84,31 +64,21 @@ def structure_warnings(version, *, has_principal_contact=True):
     warnings = []
     if version.adresse and version.latitude is None:
         warnings.append(
-            Problem(
+            _coordonnees(
                 "L'adresse n'est pas géolocalisée : choisissez-la dans « Rechercher une adresse » ou cliquez sur "
                 "« Localiser l'adresse ».",
-                target="structure",
-                field="adresse",
-                section="coordonnees",
+                "adresse",
             )
         )
     if not version.telephone:
         warnings.append(
-            Problem(
-                "Pensez à préciser le téléphone principal, pour optimiser l'affichage sur les sites.",
-                target="structure",
-                field="telephone",
-                section="coordonnees",
+            _coordonnees(
+                "Pensez à préciser le téléphone principal, pour optimiser l'affichage sur les sites.", "telephone"
             )
         )
     if not version.email:
         warnings.append(
-            Problem(
-                "Pensez à préciser l'e-mail principal, pour optimiser l'affichage sur les sites.",
-                target="structure",
-                field="email",
-                section="coordonnees",
-            )
+            _coordonnees("Pensez à préciser l'e-mail principal, pour optimiser l'affichage sur les sites.", "email")
         )
     if not has_principal_contact:
         warnings.append(

@@ -25,7 +25,7 @@ from ofeli.formations.queries import STATE_LABELS, formation_state, with_open_ch
 from ofeli.users.models import Membership
 from ofeli.users.perms import can_access_structure
 from ofeli.workflow import services
-from ofeli.workflow.enums import EDITABLE_STATUSES, ChangeStatus, HistoryAction
+from ofeli.workflow.enums import HistoryAction
 from ofeli.workflow.history import record
 from ofeli.workflow.models import ChangeRequest
 
@@ -78,8 +78,8 @@ class Record:
 
 def _record(request, structure):
     change = services.open_change_request(structure=structure)
-    staff_correction = bool(change and request.user.is_carif and change.status == ChangeStatus.SUBMITTED)
-    editing = bool(change and change.structure_version_id and (change.status in EDITABLE_STATUSES or staff_correction))
+    staff_correction = bool(change and change.is_staff_correction(request.user))
+    editing = bool(change and change.structure_version_id and change.is_editable_by(request.user))
     version = change.structure_version if change and change.structure_version_id else structure.live_version
     return Record(change, version, editing, staff_correction)
 

@@ -20,6 +20,17 @@ def can_access_structure(user, structure):
     return structure.memberships.filter(user=user).exists()
 
 
+def accessible_structures(user):
+    """The same rule as a queryset: the structures ``user`` reaches."""
+    from ofeli.structures.models import Structure
+
+    if not user.is_authenticated:
+        return Structure.objects.none()
+    if user.is_carif:
+        return Structure.objects.all()
+    return Structure.objects.filter(memberships__user=user)
+
+
 def can_edit_formation(user, formation):
     """OF users edit the formations of their structures, except partner-fed offer (E5)."""
     if not user.is_authenticated:

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
+from ofeli.core.identifiers import nda_is_in_region
 from ofeli.core.models import next_reference
 from ofeli.referentials.models import StructureState, StructureType
 from ofeli.structures.models import Contact, Structure, StructureVersion
@@ -45,7 +46,7 @@ def accept_account_request(account_request, staff, *, raison_sociale="", nom="")
     structure = Structure.objects.filter(siret=account_request.siret).first()
     created_structure = structure is None
     if created_structure:
-        in_region = account_request.nda[:2] == settings.REGION_CODE
+        in_region = nda_is_in_region(account_request.nda)
         structure = Structure.objects.create(
             reference=next_reference("P"),
             siret=account_request.siret,

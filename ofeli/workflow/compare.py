@@ -123,8 +123,6 @@ def session_snapshot(sv):
 
 
 def _session_queryset(version):
-    if version is None:
-        return []
     return version.sessions.select_related("session", "lieu_inscription", "contact_inscription").prefetch_related(
         "trainers__structure",
         "places__lieu",
@@ -212,11 +210,6 @@ class FieldChange:
         """The new text, added words marked."""
         return self._diff[1]
 
-    @property
-    def diff_html(self):
-        """Both at once, inline: removed words struck, added words marked."""
-        return mark_safe(f"{self._diff[0]}<br>{self._diff[1]}")
-
 
 SESSION_STATUS_LABELS = {
     "added": "Ajoutée",
@@ -243,9 +236,10 @@ def session_summary(sessions):
     counts = dict.fromkeys(SESSION_STATUS_LABELS, 0)
     for s in sessions:
         counts[s.status] += 1
-    words = {"added": "ajoutée", "removed": "retirée", "modified": "modifiée", "unchanged": "inchangée"}
     parts = [
-        f"{n} session{'s' if n > 1 else ''} {words[status]}{'s' if n > 1 else ''}" for status, n in counts.items() if n
+        f"{n} session{'s' if n > 1 else ''} {SESSION_STATUS_LABELS[status].lower()}{'s' if n > 1 else ''}"
+        for status, n in counts.items()
+        if n
     ]
     return ", ".join(parts) or "Aucune session"
 
@@ -259,13 +253,14 @@ def diff_dicts(old, new):
     ]
 
 
-def compare_formations(published, draft):
+def compare_formations(published, draft, draft_content=None):
     """Returns (formation field changes, [SessionChange]). ``published`` may be None for a
-    new formation: everything then shows as added."""
-    old = formation_snapshot(published) if published else {}
-    fields = diff_dicts(old, formation_snapshot(draft))
-    old_sessions = {sv.session.reference: session_snapshot(sv) for sv in _session_queryset(published)}
-    new_sessions = {sv.session.reference: session_snapshot(sv) for sv in _session_queryset(draft)}
+    new formation: everything then shows as added. ``draft_content``, the draft's
+    ``formation_content`` when the caller has it already, is not read again."""
+    old = formation_content(published) if published else VersionContent({}, [])
+    new = draft_content or formation_content(draft)
+    fields = diff_dicts(old.fields, new.fields)
+    old_sessions, new_sessions = dict(old.sessions), dict(new.sessions)
     sessions = []
     for ref in sorted(set(old_sessions) | set(new_sessions)):
         if ref not in old_sessions:

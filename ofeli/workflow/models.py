@@ -8,7 +8,7 @@ open per object: the partial unique constraints below enforce it in the database
 from django.db import models
 from django.db.models import Q
 
-from .enums import OPEN_STATUSES, ChangeKind, ChangeStatus, HistoryAction
+from .enums import EDITABLE_STATUSES, OPEN_STATUSES, ChangeKind, ChangeStatus, HistoryAction
 
 
 class ChangeRequest(models.Model):
@@ -83,6 +83,14 @@ class ChangeRequest(models.Model):
     @property
     def is_new_object(self):
         return self.base_version_id is None
+
+    def is_staff_correction(self, user):
+        """Carif staff may correct a submitted request before accepting it (G2)."""
+        return user.is_carif and self.status == ChangeStatus.SUBMITTED
+
+    def is_editable_by(self, user):
+        """A draft or a request sent back for more information; a submitted one too for Carif staff."""
+        return self.status in EDITABLE_STATUSES or self.is_staff_correction(user)
 
 
 class HistoryEntry(models.Model):

@@ -10,8 +10,6 @@ writes the history and notifies. Views only call these functions.
                                             └── NEEDS_INFO <────┘ request_info (OF corrects, resubmits)
 """
 
-from dataclasses import dataclass
-
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -38,12 +36,6 @@ class SubmissionBlocked(WorkflowError):
         super().__init__("La demande ne peut pas être soumise : des informations manquent ou sont incorrectes.")
 
 
-@dataclass
-class Decision:
-    change_request: ChangeRequest
-    action: str
-
-
 def open_change_request(*, formation=None, structure=None):
     qs = ChangeRequest.objects.filter(status__in=OPEN_STATUSES)
     if formation is not None:
@@ -52,6 +44,19 @@ def open_change_request(*, formation=None, structure=None):
 
 
 # --- starting a change -------------------------------------------------------------
+
+
+def certification_fields(certification):
+    """E3: what a new formation takes from its certification (none without one)."""
+    if certification is None:
+        return {}
+    return {
+        "niveau_sortie": certification.niveau_sortie,
+        "objectif": certification.objectif,
+        "contenu": certification.contenu,
+        "formacodes": certification.formacodes,
+        "codes_rome": certification.codes_rome,
+    }
 
 
 @transaction.atomic
@@ -128,9 +133,8 @@ def start_structure_change(structure, user):
 def ensure_editable(change, user=None):
     """The OF user edits a draft or a request sent back for more information; Carif staff
     may also correct a submitted request before accepting it (the correction is logged)."""
-    if user is not None and user.is_carif and change.status == ChangeStatus.SUBMITTED:
-        return
-    if change.status not in EDITABLE_STATUSES:
+    editable = change.is_editable_by(user) if user is not None else change.status in EDITABLE_STATUSES
+    if not editable:
         raise WorkflowError(f"Cette demande n'est plus modifiable : elle est « {change.get_status_display()} ».")
 
 
@@ -186,8 +190,8 @@ def save_draft(change, user, what=""):
     written in the history (G2)."""
     ensure_editable(change, user)
     now = timezone.now()
+    ChangeRequest.objects.filter(pk=change.pk).update(updated_at=now)
     if user.is_carif:
-        ChangeRequest.objects.filter(pk=change.pk).update(updated_at=now)
         record(
             HistoryAction.STAFF_EDIT,
             user,
@@ -196,9 +200,8 @@ def save_draft(change, user, what=""):
             change_request=change,
             details=what,
         )
-        return
-    ChangeRequest.objects.filter(pk=change.pk).update(updated_at=now)
-    Structure.objects.filter(pk=change.structure_id).update(of_updated_at=now, of_updated_by=user)
+    else:
+        Structure.objects.filter(pk=change.structure_id).update(of_updated_at=now, of_updated_by=user)
 
 
 @transaction.atomic
@@ -264,8 +267,7 @@ def _delete_formation_draft(draft):
 def _decide(change, staff, new_status, action, comment):
     """One decision of the Carif on a submitted request: the conditional update lets a
     single decision through, then the history line and the notification (G2, G3)."""
-    if not staff.is_carif:
-        raise WorkflowError("Seule l'équipe du Carif peut traiter une demande.")
+    _require_carif(staff, "Seule l'équipe du Carif peut traiter une demande.")
     now = timezone.now()
     updated = ChangeRequest.objects.filter(pk=change.pk, status=ChangeStatus.SUBMITTED).update(
         status=new_status, decided_at=now, decided_by=staff, carif_comment=comment, updated_at=now
@@ -300,6 +302,11 @@ def _publish(change, staff, now):
         send_offer_changed(Formation.objects.filter(structure=change.structure_id).values_list("pk", flat=True))
 
 
+def _require_carif(staff, message):
+    if not staff.is_carif:
+        raise WorkflowError(message)
+
+
 def _require_comment(comment, message):
     if not comment.strip():
         raise WorkflowError(message)
@@ -325,8 +332,7 @@ def refuse(change, staff, comment):
 
 @transaction.atomic
 def assign(change, staff):
-    if not staff.is_carif:
-        raise WorkflowError("Seule l'équipe du Carif peut traiter une demande.")
+    _require_carif(staff, "Seule l'équipe du Carif peut traiter une demande.")
     ChangeRequest.objects.filter(pk=change.pk).update(assigned_to=staff)
     change.assigned_to = staff
 
@@ -336,8 +342,7 @@ def assign(change, staff):
 
 @transaction.atomic
 def set_formation_archived(formation, staff, archived):
-    if not staff.is_carif:
-        raise WorkflowError("Seule l'équipe du Carif peut archiver ou réactiver.")
+    _require_carif(staff, "Seule l'équipe du Carif peut archiver ou réactiver.")
     formation.archived_at = timezone.now() if archived else None
     formation.save(update_fields=["archived_at"])
     record(HistoryAction.ARCHIVED if archived else HistoryAction.REACTIVATED, staff, formation=formation)
@@ -346,8 +351,7 @@ def set_formation_archived(formation, staff, archived):
 
 @transaction.atomic
 def set_session_archived(session, staff, archived):
-    if not staff.is_carif:
-        raise WorkflowError("Seule l'équipe du Carif peut archiver ou réactiver.")
+    _require_carif(staff, "Seule l'équipe du Carif peut archiver ou réactiver.")
     session.archived_at = timezone.now() if archived else None
     session.save(update_fields=["archived_at"])
     record(

@@ -46,7 +46,7 @@ def copy_formation_version(source, *, user):
 
 
 @transaction.atomic
-def copy_session_versions(sources, target, *, new_identities=False, overrides=None):
+def copy_session_versions(sources, target, *, new_identities=False):
     """Copy session versions (with every child row) into formation version ``target``.
     With ``new_identities`` each copy becomes a new session with a new Numéro CARIF.
     Returns the new SessionVersion rows, in the order of ``sources``."""
@@ -61,9 +61,7 @@ def copy_session_versions(sources, target, *, new_identities=False, overrides=No
         sessions = [None] * len(sources)
     copies = []
     for source, session in zip(sources, sessions, strict=True):
-        values = _field_values(source, exclude={"formation_version"})
-        values.update(overrides or {})
-        copy = SessionVersion(**values, formation_version=target)
+        copy = SessionVersion(**_field_values(source, exclude={"formation_version"}), formation_version=target)
         if session is not None:
             copy.session = session
         copies.append(copy)

@@ -133,8 +133,8 @@ def review(request, pk):
     published = _published_version(change)
     if change.kind == ChangeKind.FORMATION:
         version = change.formation_version
-        fields, sessions = compare_formations(published, version) if version else ([], [])
         content = formation_content(version) if version else None
+        fields, sessions = compare_formations(published, version, content) if version else ([], [])
         live_id = change.formation.live_version_id
         history = HistoryEntry.objects.filter(Q(formation=change.formation) | Q(change_request=change))
     else:
