@@ -46,7 +46,6 @@ from lxml import etree
 
 from ofeli.core.identifiers import compact
 from ofeli.core.safe_xml import declares_dtd, safe_iterparse
-from ofeli.core.text import normalize_search
 
 from .enums import CertificationState
 from .models import BlocCompetences, Certification
@@ -367,15 +366,11 @@ def _apply(certification, values):
         if getattr(certification, name) != value:
             setattr(certification, name, value)
             changed.append(name)
-    search_text = _search_text(certification)
+    search_text = Certification.search_text_of(certification.__dict__)
     if certification.search_text != search_text:
         certification.search_text = search_text
         changed.append("search_text")
     return changed
-
-
-def _search_text(c):
-    return normalize_search(" ".join([c.intitule, c.sigle, c.code_rncp, c.code_rs, c.code_certifinfo]))
 
 
 def _chunks(items, size=500):
@@ -408,7 +403,7 @@ def _write(fiches, result):
                 rows = [row]
             else:
                 row = Certification(code_certifinfo=code, **values)
-                row.search_text = _search_text(row)
+                row.search_text = Certification.search_text_of(row.__dict__)
                 to_create.append(row)
                 by_numero[fiche.numero] = [row]
                 continue

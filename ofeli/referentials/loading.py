@@ -24,8 +24,6 @@ from pathlib import Path
 
 from django.db import transaction
 
-from ofeli.core.text import normalize_search
-
 from .models import (
     BlocCompetences,
     Certification,
@@ -152,11 +150,7 @@ def certification_values(row):
     values["date_fin_enregistrement"] = _date(row.get("date_fin_enregistrement"))
     values["date_effet"] = _date(row.get("date_effet"))
     # Certification.save() computes search_text; bulk writes do not call save().
-    values["search_text"] = normalize_search(
-        " ".join(
-            [values["intitule"], values["sigle"], values["code_rncp"], values["code_rs"], values["code_certifinfo"]]
-        )
-    )
+    values["search_text"] = Certification.search_text_of(values)
     return values
 
 

@@ -59,7 +59,8 @@ class Dispositif(models.Model):
     )
     is_public_funds = models.BooleanField("fonds publics", default=False)
     is_apprenticeship = models.BooleanField(
-        "contrat d'apprentissage", default=False,
+        "contrat d'apprentissage",
+        default=False,
         help_text="Les sessions financées par ce dispositif sont des sessions en apprentissage (F7, F9).",
     )
     is_active = models.BooleanField("actif", default=True)
@@ -127,12 +128,17 @@ class Certification(models.Model):
         return f"{self.code_certifinfo} - {self.intitule}"
 
     def save(self, *args, **kwargs):
+        self.search_text = self.search_text_of(self.__dict__)
+        super().save(*args, **kwargs)
+
+    @staticmethod
+    def search_text_of(values):
+        """What the certification search (E2) matches: label, acronym and codes, folded.
+        Bulk writes, which skip save(), call it on their values."""
         from ofeli.core.text import normalize_search
 
-        self.search_text = normalize_search(
-            " ".join([self.intitule, self.sigle, self.code_rncp, self.code_rs, self.code_certifinfo])
-        )
-        super().save(*args, **kwargs)
+        fields = ("intitule", "sigle", "code_rncp", "code_rs", "code_certifinfo")
+        return normalize_search(" ".join(values.get(name) or "" for name in fields))
 
     @property
     def france_competences_url(self):
