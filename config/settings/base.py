@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "ofeli.exports",
     "ofeli.public",
     "ofeli.backoffice",
+    "ofeli.demo",
 ]
 
 MIDDLEWARE = [

@@ -20,36 +20,11 @@ from ofeli.core.decorators import carif_required
 
 from .flows import VERSIONS, flow_files
 from .models import LHEO_VERSION_OF_FORMAT, ExportFormat, ExportJob, ExportStatus, FlowRun, Partner, hash_token
+from .queries import recent_exports
 from .selection import MAX_SELECTED
 
 logger = logging.getLogger(__name__)
-RECENT_EXPORTS = 8
 FORMAT_OF_LHEO_VERSION = {version: fmt for fmt, version in LHEO_VERSION_OF_FORMAT.items()}
-
-
-def recent_exports(user):
-    """The user's exports still available (or being built), newest first."""
-    now = timezone.now()
-    jobs = list(
-        ExportJob.objects.filter(user=user)
-        .exclude(expires_at__lte=now)
-        .only(
-            "pk",
-            "format",
-            "status",
-            "progress",
-            "filename",
-            "size",
-            "row_count",
-            "error",
-            "created_at",
-            "finished_at",
-            "expires_at",
-            "file",
-            "user_id",
-        )[:RECENT_EXPORTS]
-    )
-    return {"jobs": jobs, "active": any(job.is_active for job in jobs)}
 
 
 def _back(request):

@@ -42,6 +42,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.dateparse import parse_date
 
+from ofeli.exports.queries import recent_exports  # the exports app builds the files (D5)
 from ofeli.referentials.models import Dispositif
 from ofeli.workflow.enums import OPEN_STATUSES, ChangeStatus
 from ofeli.workflow.models import ChangeRequest
@@ -507,8 +508,6 @@ def search(request):
     scope = None if user.is_carif else structure  # staff search every structure
     counts, page = search_results(user, scope, params, request.GET.get("page"))
     base = params.criteria()
-    from ofeli.exports.views import recent_exports  # the exports app builds the files (D5)
-
     context = {
         "params": params,
         "counts": counts,

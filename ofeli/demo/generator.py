@@ -44,15 +44,8 @@ from stdnum import luhn
 from ofeli.core.identifiers import nda_is_in_region, uai_check_letter
 from ofeli.core.models import allocate_references
 from ofeli.core.text import is_all_capitals
-from ofeli.referentials import lheo
-from ofeli.referentials.enums import CertificationState, EnteredBy, TrainingKind
-from ofeli.referentials.models import Certification, Dispositif, Financeur, StructureState, StructureType
-from ofeli.structures.models import Contact, Lieu, Structure, StructureVersion
-from ofeli.workflow.enums import ChangeKind, ChangeStatus, HistoryAction
-from ofeli.workflow.models import ChangeRequest, HistoryEntry
-
-from .enums import FinancementEtat, ModaliteEnseignement, ModalitePedagogique, RythmeCode, Source
-from .models import (
+from ofeli.formations.enums import FinancementEtat, ModaliteEnseignement, ModalitePedagogique, RythmeCode, Source
+from ofeli.formations.models import (
     Cycle,
     Financement,
     Formation,
@@ -64,7 +57,13 @@ from .models import (
     SessionTrainer,
     SessionVersion,
 )
-from .rules import TEXT_LIMIT
+from ofeli.formations.rules import TEXT_LIMIT
+from ofeli.referentials import lheo
+from ofeli.referentials.enums import CertificationState, EnteredBy, TrainingKind
+from ofeli.referentials.models import Certification, Dispositif, Financeur, StructureState, StructureType
+from ofeli.structures.models import Contact, Lieu, Structure, StructureVersion
+from ofeli.workflow.enums import ChangeKind, ChangeStatus, HistoryAction
+from ofeli.workflow.models import ChangeRequest, HistoryEntry
 
 BULK_BATCH_SIZE = 2000
 DEFAULT_CHUNK_SESSIONS = 5000

@@ -1,10 +1,10 @@
 """``python manage.py load_demo``: the referentials, then the demo data of
-``ofeli.core.demo`` (structures, accounts, formations in every workflow state...).
+``ofeli.demo.loader`` (structures, accounts, formations in every workflow state...).
 Running it again does nothing more once the demo structure 00079P exists."""
 
 from django.core.management.base import BaseCommand
 
-from ofeli.core.demo import load_demo
+from ofeli.demo.loader import load_demo
 
 
 class Command(BaseCommand):

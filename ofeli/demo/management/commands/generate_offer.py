@@ -4,7 +4,7 @@ import datetime
 
 from django.core.management.base import BaseCommand, CommandError
 
-from ofeli.formations.generator import DEFAULT_CHUNK_SESSIONS, generate_offer
+from ofeli.demo.generator import DEFAULT_CHUNK_SESSIONS, generate_offer
 
 
 def _date(value):
