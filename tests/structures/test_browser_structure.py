@@ -58,6 +58,7 @@ def test_c1_c4_structure_change_request_with_address_search_then_carif_accepts(p
     # Coordonnées: « Rechercher une adresse » against the (local) BAN, chosen with the keyboard.
     open_tab(page, "Coordonnées")
     assert page.get_by_label("Numéro et voie").is_editable() is False  # filled by the BAN unless « Saisie manuelle »
+    page.locator("[data-address-search][data-address-ready]").wait_for()  # its script is set up
     search = page.get_by_label("Rechercher une adresse")
     search.press_sequentially("8 rue jeanne d'arc", delay=20)
     page.get_by_role("button", name="8 Rue Jeanne d'Arc 45000 Orléans").wait_for()
@@ -101,6 +102,7 @@ def test_c4_ban_unreachable_user_types_the_address_by_hand_with_the_keyboard(pag
     page.goto(reverse("structures:detail", args=[structure.reference]))
     page.get_by_role("button", name="Demande de modification").click()
     page.goto(reverse("structures:detail", args=[structure.reference]) + "#coordonnees")
+    page.locator("[data-address-search][data-address-ready]").wait_for()  # its script is set up
     page.get_by_label("Rechercher une adresse").fill("3 chemin des Vignes")
     page.get_by_text("ne répond pas pour le moment").first.wait_for()
     assert page.get_by_label("Saisie manuelle").is_checked()
@@ -134,7 +136,8 @@ def test_c1_c2_problem_links_and_deep_links_open_the_right_tab(page, record):
     page.goto(url + "#contacts")
     expect(page.get_by_role("tab", name="Contacts")).to_have_attribute("aria-selected", "true")
     page.get_by_role("cell", name="OFFRE", exact=True).wait_for()
-    # keyboard: arrows move between tabs (DSFR)
+    # keyboard: arrows move between tabs (DSFR), once the deep link has settled (it focuses the panel)
+    page.wait_for_function("document.activeElement && document.activeElement.id === 'contacts'")
     page.get_by_role("tab", name="Contacts").focus()
     page.keyboard.press("ArrowRight")
     page.get_by_role("tabpanel", name="Complément organisme de formation").wait_for()
@@ -142,7 +145,11 @@ def test_c1_c2_problem_links_and_deep_links_open_the_right_tab(page, record):
     page.goto(url)
     page.get_by_role("button", name="Demande de modification").click()
     open_tab(page, "Coordonnées")
-    page.get_by_label("Saisie manuelle").check(force=True)  # DSFR draws the box on the label
+    # DSFR draws the box on the label: click it, once the panel has finished opening.
+    label = page.locator("label[for=id_saisie_manuelle]")
+    expect(label).to_be_visible()
+    label.click()
+    expect(page.get_by_label("Saisie manuelle")).to_be_checked()
     page.get_by_label("Ville").fill("")
     open_tab(page, "Identité")
     page.get_by_role("button", name="Soumettre pour validation").click()
@@ -190,6 +197,7 @@ def test_f6_address_partials_fill_the_prefixed_fields_of_another_form(page, fake
     login(page, user.email)
     page.goto("/essai-lieu/")
     page.get_by_label("Nom du lieu").fill("AFPA de Tours")
+    page.locator("[data-address-search][data-address-ready]").wait_for()  # its script is set up
     search = page.get_by_label("Rechercher une adresse")
     search.press_sequentially("56 avenue du danemark", delay=20)
     page.get_by_role("button", name="56 Avenue du Danemark 37100 Tours").click()
