@@ -141,6 +141,8 @@ class FlowRun(models.Model):
     started_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
     previous = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # Number of the published run in its version (1, 2, 3…): partners ask for a delta by it (H2b).
+    sequence = models.PositiveIntegerField("numéro", null=True, blank=True)
     full_file = models.CharField(max_length=255, blank=True)
     delta_file = models.CharField(max_length=255, blank=True)
     manifest_file = models.CharField(max_length=255, blank=True)
@@ -167,6 +169,11 @@ class FlowRun(models.Model):
     @classmethod
     def latest(cls, version):
         return cls.objects.filter(version=version, status=FlowStatus.DONE).order_by("-started_at", "-pk").first()
+
+    @classmethod
+    def kept(cls, version):
+        """The published runs of ``version`` whose files are still kept, oldest first."""
+        return cls.objects.filter(version=version, status=FlowStatus.DONE).order_by("started_at", "pk")
 
     def path(self, name):
         return settings.LHEO_FLOWS_DIR / self.version / name if name else None
