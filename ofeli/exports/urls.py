@@ -11,4 +11,6 @@ urlpatterns = [
     path("partenaires/", views.partners, name="partners"),
     # Partner systems (token in « Authorization: Bearer <jeton> » or ?token=).
     path("flux/<str:version>/<str:kind>/", views.flow, name="flow"),
+    # Any delta still kept, by its number (listed in the manifest), H2b.
+    path("flux/<str:version>/modifications/<int:sequence>/", views.flow_delta, name="flow_delta"),
 ]

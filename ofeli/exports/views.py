@@ -1,6 +1,7 @@
 """Screens of the exports app: « Exporter » from the search screen and its download icon
 (D5), the partners' flow downloads (H2) and the staff screen that manages partners."""
 
+import datetime
 import hmac
 import logging
 from urllib.parse import parse_qs
@@ -144,11 +145,37 @@ def _unauthorized():
     return response
 
 
+def _send(run, path, sha256):
+    if path is None:
+        # Nothing at all changed since the previous run (no new, modified or withdrawn
+        # session): there is no LHEO document to send (a document holds a formation).
+        return HttpResponse(status=204)
+    response = FileResponse(path.open("rb"), as_attachment=True, filename=path.name, content_type="application/xml")
+    response["X-Content-SHA256"] = sha256
+    response["X-Flux-Numero"] = str(run.sequence or "")
+    return response
+
+
+def _delta_of_day(version, value):
+    """The last published run of the day ``value`` (AAAA-MM-JJ, local time), or 404."""
+    try:
+        day = datetime.date.fromisoformat(value)
+    except ValueError as exc:
+        raise Http404("Date invalide : attendu AAAA-MM-JJ.") from exc
+    start = timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+    end = start + datetime.timedelta(days=1)
+    run = FlowRun.kept(version).filter(started_at__gte=start, started_at__lt=end).last()
+    if run is None:
+        raise Http404("Aucun flux des modifications conservé à cette date.")
+    return run
+
+
 @require_GET
 @never_cache
 def flow(request, version, kind):
     """A partner downloads the latest published flow: ``complet`` (the full offer),
-    ``modifications`` (delta since the previous run) or ``manifeste`` (JSON)."""
+    ``modifications`` (delta since the previous run; ``?date=AAAA-MM-JJ`` or ``?numero=N``
+    for an earlier one still kept) or ``manifeste`` (JSON)."""
     partner = authenticate_partner(request)
     if partner is None:
         return _unauthorized()
@@ -157,19 +184,42 @@ def flow(request, version, kind):
     run = FlowRun.latest(version)
     if run is None:
         raise Http404("Aucun flux publié pour cette version.")
+    if kind == "modifications" and request.GET.get("numero"):
+        try:
+            return _delta(request, partner, version, int(request.GET["numero"]))
+        except ValueError as exc:
+            raise Http404("Numéro de flux invalide.") from exc
+    if kind == "modifications" and request.GET.get("date"):
+        run = _delta_of_day(version, request.GET["date"])
     files = flow_files(run)
     Partner.objects.filter(pk=partner.pk).update(last_download_at=timezone.now())
-    logger.info("Flux LHEO %s %s téléchargé par %s", version, kind, partner.slug)
+    logger.info("Flux LHEO %s %s n° %s téléchargé par %s", version, kind, run.sequence, partner.slug)
     if kind == "manifeste":
         return FileResponse(files["manifest"].open("rb"), content_type="application/json")
-    path = files["full"] if kind == "complet" else files["delta"]
-    if path is None:
-        # No new or modified session since the previous run: nothing to send as LHEO (a
-        # document holds at least one formation); withdrawals are in the manifest.
-        return HttpResponse(status=204)
-    response = FileResponse(path.open("rb"), as_attachment=True, filename=path.name, content_type="application/xml")
-    response["X-Content-SHA256"] = run.full_sha256 if kind == "complet" else run.delta_sha256
-    return response
+    if kind == "complet":
+        return _send(run, files["full"], run.full_sha256)
+    return _send(run, files["delta"], run.delta_sha256)
+
+
+def _delta(request, partner, version, sequence):
+    run = FlowRun.kept(version).filter(sequence=sequence).first()
+    if run is None:
+        raise Http404("Ce flux des modifications n'est plus conservé : rechargez le flux complet.")
+    Partner.objects.filter(pk=partner.pk).update(last_download_at=timezone.now())
+    logger.info("Flux LHEO %s modifications n° %s téléchargé par %s", version, sequence, partner.slug)
+    return _send(run, flow_files(run)["delta"], run.delta_sha256)
+
+
+@require_GET
+@never_cache
+def flow_delta(request, version, sequence):
+    """A partner downloads the delta number ``sequence`` (H2b: catching up a missed night)."""
+    partner = authenticate_partner(request)
+    if partner is None:
+        return _unauthorized()
+    if version not in VERSIONS:
+        raise Http404
+    return _delta(request, partner, version, sequence)
 
 
 @carif_required

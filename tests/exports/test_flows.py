@@ -106,7 +106,9 @@ def test_h2_delta_flow_after_create_modify_archive(version):
     assert (second.new_sessions, second.modified_sessions, second.withdrawn_sessions) == (2, 2, 1)
     files = flows.flow_files(second)
     assert validate_lheo(str(files["delta"]), version) == []
-    assert sessions_in(files["delta"], version) == new_refs | modified_refs
+    # H2b: the formation that lost a session is sent again with the session it keeps.
+    kept_refs = {s.session.reference for s in archived.live_version.sessions.all()} - {withdrawn.reference}
+    assert sessions_in(files["delta"], version) == new_refs | modified_refs | kept_refs
     assert withdrawn_in(files["delta"], version) == [withdrawn.reference]
     assert kept.reference.encode() not in files["delta"].read_bytes()
     manifest = json.loads(files["manifest"].read_text())
