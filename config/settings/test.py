@@ -1,5 +1,6 @@
 """Strict test settings: fast hashing, mails kept in memory, tasks run immediately."""
 
+import os
 import tempfile
 from pathlib import Path
 
@@ -19,7 +20,7 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 MAIL_EML_DIR = _TMP / "mails"
-LHEO_FLOWS_DIR = _TMP / "flows"
+LHEO_FLOWS_DIR = Path(os.environ.get("OFELI_LHEO_FLOWS_DIR", _TMP / "flows"))  # set by tests that run commands
 BAN_API_URL = "http://127.0.0.1:9"  # nothing listens: tests that need it start a local server
 BAN_TIMEOUT = 0.5
 TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
