@@ -122,6 +122,7 @@ def load_dispositifs(result, financeurs):
             "entered_by": r["entered_by"],
             "training_kind": r["training_kind"],
             "is_public_funds": r["is_public_funds"],
+            "publics_vises": r.get("publics_vises", ""),
             "is_apprenticeship": r.get("is_apprenticeship", False),
             "is_active": r.get("is_active", True),
         }

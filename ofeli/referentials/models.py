@@ -58,6 +58,13 @@ class Dispositif(models.Model):
         "type de formation", max_length=12, choices=TrainingKind.choices, default=TrainingKind.CONTINUE
     )
     is_public_funds = models.BooleanField("fonds publics", default=False)
+    publics_vises = models.CharField(
+        "codes public visé (Formacode)",
+        max_length=60,
+        blank=True,
+        help_text="Codes Formacode « public visé » des sessions financées par ce dispositif, séparés par des espaces "
+        "(ex. 80006 pour Demandeur d'emploi) ; exportés en LHEO (code-public-vise).",
+    )
     is_apprenticeship = models.BooleanField(
         "contrat d'apprentissage",
         default=False,
