@@ -179,6 +179,27 @@ class FlowRun(models.Model):
         return settings.LHEO_FLOWS_DIR / self.version / name if name else None
 
 
+class ContentStamp(models.Model):
+    """When the LHEO content of a formation or a session last changed (H2a), whatever changed
+    it: its own fields, its organisme's record, a place or a contact it points to. The writer
+    compares a digest of each exported element with the stored one; a new digest moves
+    ``modified_at`` (``horodatage-modification`` / ``datemaj``), so ``--since`` and the
+    partners' deltas never miss a change made outside the formation's own version."""
+
+    FORMATION, SESSION = "f", "s"
+    version = models.CharField("version LHEO", max_length=3)
+    kind = models.CharField(max_length=1, choices=[(FORMATION, "formation"), (SESSION, "session")])
+    reference = models.CharField(max_length=20)
+    digest = models.CharField(max_length=32)
+    modified_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = "horodatage LHEO"
+        constraints = [
+            models.UniqueConstraint(fields=["version", "kind", "reference"], name="content_stamp_unique"),
+        ]
+
+
 class ImportStatus(models.TextChoices):
     DONE = "done", "Importé"
     UNCHANGED = "unchanged", "Inchangé"
