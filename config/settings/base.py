@@ -2,6 +2,7 @@
 from the environment (see README.md, « Configuration »)."""
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -33,6 +34,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django.contrib.sitemaps",
     "django_htmx",
+    "csp",
     "dsfr",
     "django.forms",  # after dsfr: DSFR's widget templates take precedence over Django's
     "widget_tweaks",
@@ -48,11 +50,15 @@ INSTALLED_APPS = [
     "ofeli.exports",
     "ofeli.public",
     "ofeli.backoffice",
+    "ofeli.api",
     "ofeli.demo",
+    "ninja",
 ]
 
 MIDDLEWARE = [
+    "ofeli.core.logs.RequestIdMiddleware",  # first: every log line of the request carries its id
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -140,6 +146,25 @@ CSRF_COOKIE_HTTPONLY = False  # htmx reads it to send X-CSRFToken
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# S1: Content-Security-Policy (django-csp) in every environment, so that the browser tests
+# catch an inline script or handler: scripts, styles and fonts come only from our static
+# files (the JSON-LD <script type="application/ld+json"> is data, not run); images may also
+# come from the map's tile server (OFELI_MAP_TILE_ORIGINS, comma-separated origins).
+MAP_TILE_ORIGINS = env_list("OFELI_MAP_TILE_ORIGINS")
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:", *MAP_TILE_ORIGINS],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 EMAIL_BACKEND = os.environ.get("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
@@ -166,13 +191,52 @@ TASKS = {
     }
 }
 
+# S4: nightly jobs hold a database lock; a holder that stops renewing it for this long
+# (killed machine) loses it. Health endpoint (/sante/) thresholds.
+NIGHTLY_LOCK_TTL = timedelta(hours=int(os.environ.get("OFELI_NIGHTLY_LOCK_HOURS", "3")))
+HEALTH_NIGHTLY_MAX_AGE = timedelta(hours=int(os.environ.get("OFELI_HEALTH_NIGHTLY_MAX_HOURS", "26")))
+HEALTH_WORKER_MAX_DELAY = timedelta(seconds=int(os.environ.get("OFELI_HEALTH_WORKER_MAX_DELAY", "300")))
+HEALTH_HEARTBEAT_INTERVAL = timedelta(seconds=60)
+
+# S4: caches and sessions are shared by every web process: sessions in the database
+# (Django's default), the cache in the database table « ofeli_cache » (manage.py
+# createcachetable), or Redis when REDIS_URL is set.
+if os.environ.get("REDIS_URL"):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": os.environ["REDIS_URL"]}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "ofeli_cache"}}
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+
 EXPORT_RETENTION_DAYS = 7
 LHEO_FLOWS_DIR = Path(os.environ.get("OFELI_LHEO_FLOWS_DIR", VAR_DIR / "flows"))
 
+# S1: one JSON line per event on stderr, with the request id (ofeli/core/logs.py);
+# DJANGO_LOG_FORMAT=text for a human-readable console.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        "json": {"()": "ofeli.core.logs.JsonFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "filters": {"request_id": {"()": "ofeli.core.logs.RequestIdFilter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": os.environ.get("DJANGO_LOG_FORMAT", "json"),
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
+    "loggers": {
+        # the request line is ours (ofeli.request); Django's own would repeat it for 4xx/5xx
+        "django.request": {"level": "ERROR"},
+        "django.server": {"level": "WARNING"},
+    },
 }
 CSRF_FAILURE_VIEW = "ofeli.core.views.csrf_failure"
+
+# Partner API (J1-J4, docs/api.md): calls per minute per partner token, resources readable
+# without a token (none by default; e.g. "tables,certifications").
+API_RATE_LIMIT = int(os.environ.get("OFELI_API_RATE_LIMIT", "120"))
+API_PUBLIC_RESOURCES = [r for r in os.environ.get("OFELI_API_PUBLIC_RESOURCES", "").split(",") if r]

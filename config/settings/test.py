@@ -25,3 +25,4 @@ BAN_API_URL = "http://127.0.0.1:9"  # nothing listens: tests that need it start 
 BAN_TIMEOUT = 0.5
 TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"handlers": [], "level": "WARNING"}}
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}  # production: see base.py

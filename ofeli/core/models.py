@@ -49,3 +49,36 @@ def bump_counter_past(kind, reference):
     number = int(reference[:-1])
     ReferenceCounter.objects.get_or_create(kind=kind)
     ReferenceCounter.objects.filter(kind=kind, last_value__lt=number).update(last_value=number)
+
+
+class JobLock(models.Model):
+    """A named lock held in the database, so that it works across processes and machines
+    on SQLite and PostgreSQL (``ofeli.core.locks``): the row exists while a holder runs."""
+
+    name = models.CharField(max_length=100, primary_key=True)
+    holder = models.CharField(max_length=200)  # « host:pid:token »
+    acquired_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = "verrou de travaux"
+
+
+class NightlyRun(models.Model):
+    """One run of ``manage.py nightly``; the health endpoint reads the last successful one."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "en cours"
+        SUCCEEDED = "succeeded", "réussi"
+        FAILED = "failed", "en échec"
+
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    weekly = models.BooleanField(default=False)
+    failed_jobs = models.TextField(blank=True)
+    holder = models.CharField(max_length=200)
+
+    class Meta:
+        verbose_name = "passage des travaux de nuit"
+        indexes = [models.Index(fields=["status", "-finished_at"], name="nightly_status_finished")]

@@ -86,6 +86,34 @@
     });
   }
   function init(root) { setupCounters(root); setupDurations(root); }
+  // Behaviours declared in the markup, so that templates need no inline handler (the
+  // Content-Security-Policy forbids them, S1); delegated, so they work on htmx swaps too.
+  //   data-confirm="Question ?"      asks before the button or link acts
+  //   data-autosubmit (select)        submits its form when changed
+  //   data-check="id"                 ticks the radio/checkbox #id when used
+  //   data-submit-on-change="sel"     (htmx form) submits when a field matching sel changes
+  //                                   (htmx trigger filters would need eval, which the CSP forbids)
+  document.addEventListener("click", function (e) {
+    var asking = e.target.closest && e.target.closest("[data-confirm]");
+    if (asking && !window.confirm(asking.getAttribute("data-confirm"))) {
+      e.preventDefault();
+      e.stopImmediatePropagation();
+      return;
+    }
+    var checker = e.target.closest && e.target.closest("button[data-check], a[data-check]");
+    if (checker) checkTarget(checker);
+  }, true);
+  document.addEventListener("change", function (e) {
+    var field = e.target;
+    if (field.matches && field.matches("select[data-autosubmit]") && field.form) field.form.submit();
+    if (field.matches && field.matches("input[data-check]")) checkTarget(field);
+    var form = field.closest && field.closest("form[data-submit-on-change]");
+    if (form && window.htmx && field.matches(form.getAttribute("data-submit-on-change"))) htmx.trigger(form, "submit");
+  });
+  function checkTarget(element) {
+    var target = document.getElementById(element.getAttribute("data-check"));
+    if (target) target.checked = true;
+  }
   document.addEventListener("DOMContentLoaded", function () { setupMenu(); setupTabLinks(); init(document); });
   document.addEventListener("htmx:afterSwap", function (e) { init(e.target); });
 })();
