@@ -1,0 +1,91 @@
+"""Partner API state (J1-J3).
+
+- ``OfferEntry``: the API's read model of the published offer, one row per formation and per
+  session that has ever been published. ``data`` is the JSON document the API serves, built
+  from the same published-offer query as the LHEO flows (offer.py, J4); ``modified_at``
+  changes only when that document changes (its ``digest``), ``deleted_at`` is set when the
+  object leaves the offer (withdrawn, archived, structure no longer diffused) and cleared if
+  it comes back. Filter columns repeat what the public search filters on.
+- ``ApiAccess``: what a partner (the LHEO flows' ``exports.Partner``) may read and how fast.
+- ``ApiUsage``: calls per partner per day, for the superviseur.
+"""
+
+from django.db import models
+
+
+class EntryKind(models.TextChoices):
+    FORMATION = "formation", "Formation"
+    SESSION = "session", "Session"
+
+
+class OfferEntry(models.Model):
+    kind = models.CharField(max_length=10, choices=EntryKind.choices)
+    reference = models.CharField(max_length=10)
+    formation_reference = models.CharField(max_length=10)
+    structure_reference = models.CharField(max_length=10)
+    data = models.JSONField()
+    digest = models.CharField(max_length=64)
+    modified_at = models.DateTimeField(db_index=True)
+    deleted_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # filters (sessions; formations carry the union of their sessions' values where it applies)
+    search_text = models.TextField(blank=True)
+    date_debut = models.DateField(null=True, blank=True)
+    date_fin = models.DateField(null=True, blank=True)
+    departements = models.CharField(max_length=200, blank=True)  # "|36|45|"
+    latitude = models.FloatField(null=True, blank=True)
+    longitude = models.FloatField(null=True, blank=True)
+    financeurs = models.CharField(max_length=300, blank=True)  # LHEO financeur codes "|10|17|"
+    dispositifs = models.CharField(max_length=300, blank=True)  # "|CPF|AIF|"
+    code_rncp = models.CharField(max_length=12, blank=True)
+    code_rs = models.CharField(max_length=12, blank=True)
+    niveau_sortie = models.CharField(max_length=3, blank=True)
+    modalite = models.CharField(max_length=1, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["kind", "reference"], name="api_offerentry_unique_reference")]
+        indexes = [
+            models.Index(fields=["kind", "deleted_at", "reference"], name="api_entry_live_ref"),
+            models.Index(fields=["kind", "modified_at", "id"], name="api_entry_modified"),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} {self.reference}"
+
+
+class ApiResource(models.TextChoices):
+    FORMATIONS = "formations", "Formations"
+    SESSIONS = "sessions", "Sessions"
+    ORGANISMES = "organismes", "Organismes"
+    CERTIFICATIONS = "certifications", "Certifications"
+    DELETIONS = "suppressions", "Suppressions"
+    TABLES = "tables", "Tables LHEO"
+
+
+def all_resources():
+    return [choice.value for choice in ApiResource]
+
+
+class ApiAccess(models.Model):
+    """A partner's access to the API. Without a row, a partner may read every resource at
+    the default rate (settings.API_RATE_LIMIT per minute)."""
+
+    partner = models.OneToOneField("exports.Partner", on_delete=models.CASCADE, related_name="api_access")
+    resources = models.JSONField("ressources autorisées", default=all_resources)
+    rate_limit = models.PositiveIntegerField("appels par minute", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "accès API"
+
+    def __str__(self):
+        return f"API {self.partner}"
+
+
+class ApiUsage(models.Model):
+    partner = models.ForeignKey("exports.Partner", on_delete=models.CASCADE, related_name="api_usage")
+    day = models.DateField()
+    calls = models.PositiveIntegerField(default=0)
+    refused = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["partner", "day"], name="api_usage_unique_partner_day")]
+        ordering = ["-day", "partner__name"]
