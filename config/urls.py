@@ -1,7 +1,6 @@
 from django.urls import include, path
 
 from ofeli.api.api import api
-from ofeli.api.api import api
 from ofeli.core import views as core
 from ofeli.core.health import health
 from ofeli.structures import views as structures
@@ -22,13 +21,11 @@ ofeli_patterns = [
     path("exports/", include("ofeli.exports.urls")),
     path("carif/demandes/", include("ofeli.workflow.urls")),
     path("carif/api/", include("ofeli.api.urls")),
-    path("carif/api/", include("ofeli.api.urls")),
     path("carif/", include("ofeli.backoffice.urls")),
     path("", include("ofeli.messaging.urls")),
 ]
 
 urlpatterns = [
-    path("api/v1/", api.urls),  # partner API (J1-J4), docs/api.md
     path("api/v1/", api.urls),  # partner API (J1-J4), docs/api.md
     path("sante/", health, name="health"),  # monitoring (S1), see docs/deployment.md
     path("", include("ofeli.public.urls")),

@@ -240,8 +240,3 @@ CSRF_FAILURE_VIEW = "ofeli.core.views.csrf_failure"
 # without a token (none by default; e.g. "tables,certifications").
 API_RATE_LIMIT = int(os.environ.get("OFELI_API_RATE_LIMIT", "120"))
 API_PUBLIC_RESOURCES = [r for r in os.environ.get("OFELI_API_PUBLIC_RESOURCES", "").split(",") if r]
-
-# Partner API (J1-J4, docs/api.md): calls per minute per partner token, resources readable
-# without a token (none by default; e.g. "tables,certifications").
-API_RATE_LIMIT = int(os.environ.get("OFELI_API_RATE_LIMIT", "120"))
-API_PUBLIC_RESOURCES = [r for r in os.environ.get("OFELI_API_PUBLIC_RESOURCES", "").split(",") if r]
