@@ -14,6 +14,7 @@ import logging
 import math
 from datetime import date, datetime
 
+from csp.decorators import csp_update
 from django.db.models import Q
 from django.http import HttpResponse, JsonResponse
 from django.urls import reverse
@@ -67,6 +68,8 @@ api = NinjaAPI(
     urls_namespace="api",
     auth=ApiAuth(),
     docs_url="/docs/",
+    # Swagger UI (vendored by django-ninja) sets style attributes: allowed on this page only.
+    docs_decorator=csp_update({"style-src": ["'self'", "'unsafe-inline'"], "img-src": ["'self'", "data:"]}),
     openapi_url="/openapi.json",
 )
 
