@@ -1,12 +1,18 @@
 """« Export Excel » (D5): one row per session with the search table's columns and the main
 fields of the session, written with openpyxl in write-only mode (rows are streamed to disk,
 memory stays bounded). Dates are real Excel dates, the header row is frozen and filtered,
-columns have widths."""
+columns have widths.
+
+Every text cell is written as text, never as a formula (K1, OWASP « CSV injection »): a value
+that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is prefixed with a
+single quote, and characters that a spreadsheet cannot hold (NUL and other control
+characters) are removed."""
 
 from django.db.models import F
 from django.utils import timezone
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
@@ -102,6 +108,28 @@ def excel_rows(qs):
         lieu_nom=first_of_session(SessionPlace, "lieu__nom"),
         lieu_adresse=first_of_session(SessionPlace, "lieu__adresse"),
     ).values(*ROW_FIELDS, *EXTRA_FIELDS)
+
+
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_text(value):
+    """A text value that a spreadsheet shows as typed and never runs (OWASP)."""
+    value = ILLEGAL_CHARACTERS_RE.sub("", value)
+    if value.startswith(FORMULA_TRIGGERS):
+        value = "'" + value
+    return value
+
+
+def _text_cell(ws, value):
+    """``value`` as a cell whose type is text: openpyxl would read a value starting with
+    « = » as a formula and one like « #N/A » as an error."""
+    value = safe_text(value)
+    if value in ERROR_CODES:
+        cell = WriteOnlyCell(ws, value=value)
+        cell.data_type = "s"
+        return cell
+    return value
 
 
 def _yes(value):
@@ -209,7 +237,7 @@ def write_excel(path, qs, *, total=None, progress=None):
         decorate(batch, FINANCEMENT_FIELDS)
         _financing_details(batch)
         for row in batch:
-            values = _values(row, niveaux)
+            values = [_text_cell(ws, value) if isinstance(value, str) else value for value in _values(row, niveaux)]
             for i in date_columns:
                 if values[i] is not None:
                     cell = WriteOnlyCell(ws, value=values[i])
