@@ -17,7 +17,6 @@ from django.utils import timezone
 import ofeli.core.management.commands.nightly as nightly
 from ofeli.core import locks
 from ofeli.core.models import JobLock, NightlyRun
-
 from tests.factories import published_formation
 
 from .server import PYTHON, ROOT, manage, prod_env
