@@ -70,14 +70,47 @@ def suggestions(text, limit=SUGGESTIONS):
     return [label for c in starts for label in c.labels()][:limit]
 
 
+DEPARTEMENTS = {
+    "18": "Cher",
+    "28": "Eure-et-Loir",
+    "36": "Indre",
+    "37": "Indre-et-Loire",
+    "41": "Loir-et-Cher",
+    "45": "Loiret",
+}
+REGION_NAMES = {"centre val de loire", "region centre val de loire", "centre", "region centre", "cvl"}
+
+
+def departement_of(text):
+    """The département code typed in the place field (« Indre », « 36 », « Loiret (45) »,
+    « département du Cher »), or ""."""
+    key = normalise(text)
+    key = re.sub(r"^(departement|dept|dpt)( de l| des| d[eu])? ", "", key)
+    match = re.fullmatch(r"(?P<nom>.*?) ?(?P<code>\d{2})?", key)
+    nom, code = match.group("nom").strip(), match.group("code") or ""
+    by_name = {normalise(name): c for c, name in DEPARTEMENTS.items()}
+    if nom and nom in by_name and (not code or code == by_name[nom]):
+        return by_name[nom]
+    if not nom and code in DEPARTEMENTS:
+        return code
+    return ""
+
+
 @dataclass
 class Resolution:
-    """What the town field resolved to: ``commune`` (or None), other candidates, a message."""
+    """What the place field resolved to: ``commune`` (or None), other candidates, a message;
+    or a whole département (``departement``) or the whole region (``region``)."""
 
     text: str
     commune: object = None
     candidates: list = field(default_factory=list)
     error: str = ""
+    departement: str = ""
+    region: bool = False
+
+    @property
+    def departement_label(self):
+        return f"{DEPARTEMENTS[self.departement]} ({self.departement})" if self.departement else ""
 
 
 def resolve(text):
@@ -86,6 +119,12 @@ def resolve(text):
     text = (text or "").strip()
     result = Resolution(text=text)
     if not text:
+        return result
+    result.departement = departement_of(text)
+    if result.departement:
+        return result
+    if normalise(text) in REGION_NAMES:
+        result.region = True
         return result
     match = _WITH_POSTCODE.match(text)
     name, postcode = (match.group("nom"), match.group("cp")) if match else (text, "")

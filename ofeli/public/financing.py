@@ -11,7 +11,11 @@ Only rows in state « DI - Diffusion » count. Mapping (referential codes, see
 | Contrat de professionnalisation | AOP03                         |                              |
 | Financement individuel    | CPR02 (particulier, employeur, AIF) |                              |
 | Voie scolaire             | SCO01, SCO02                        |                              |
-| CPF                       | any dispositif whose code starts with « CPF »; and a session financed « individuel » (CPR02) of a formation with an RNCP or RS code (only certifying trainings are eligible to the CPF) |
+| CPF                       | CPF01 (« Compte personnel de formation (CPF) »), and any dispositif whose code starts with « CPF » |
+
+Every kind says only what the OF (or the Carif) entered (SPEC P1): nothing is inferred. In
+particular a session financed « individuel » (CPR02) is not shown as CPF, even when its
+formation is certifying: CPF appears only where a CPF financing row is entered.
 
 The AIF (aide individuelle à la formation of France Travail) is entered as CPR02 (guide,
 « Financement de la session »): it appears under « Financement individuel ».
@@ -64,12 +68,9 @@ def kind_of(dispositif_code, financeur_code="", lheo_code=""):
     return BY_FINANCEUR.get(financeur_code) or BY_LHEO_FINANCEUR.get(lheo_code)
 
 
-def kinds_of(financements, *, certifying):
+def kinds_of(financements):
     """Set of kinds of ``(dispositif code, financeur code, financeur LHEO code)`` rows."""
-    kinds = {kind_of(*row) for row in financements} - {None}
-    if certifying and "individuel" in kinds:
-        kinds.add("cpf")
-    return kinds
+    return {kind_of(*row) for row in financements} - {None}
 
 
 def field(kind):

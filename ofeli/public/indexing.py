@@ -20,7 +20,7 @@ from django.utils.text import slugify
 from ofeli.formations.enums import FinancementEtat
 from ofeli.formations.models import Financement, Formation, SessionPlace, SessionVersion
 
-from . import facets, financing
+from . import facets, financing, status
 from .models import PublishedFormation, PublishedSession
 from .text import index_text
 
@@ -98,6 +98,8 @@ def _index_chunk(formation_ids):
             "entree_sortie_permanente",
             "modalite_enseignement",
             "duree_totale",
+            "debut_inscription",
+            "fin_inscription",
         )
         .prefetch_related(
             Prefetch(
@@ -119,7 +121,13 @@ def _index_chunk(formation_ids):
                 "financements",
                 queryset=Financement.objects.filter(etat=FinancementEtat.DIFFUSION)
                 .select_related("dispositif", "financeur")
-                .only("session_version_id", "dispositif__code", "financeur__code", "financeur__lheo_code"),
+                .only(
+                    "session_version_id",
+                    "etat_recrutement",
+                    "dispositif__code",
+                    "financeur__code",
+                    "financeur__lheo_code",
+                ),
                 to_attr="public_financements",
             ),
         )
@@ -177,7 +185,6 @@ def _index_chunk(formation_ids):
             place = sv.public_places[0].lieu if sv.public_places else None
             kinds = financing.kinds_of(
                 [(f.dispositif.code, f.financeur.code, f.financeur.lheo_code) for f in sv.public_financements],
-                certifying=bool(certification_type),
             )
             session_rows.append(
                 PublishedSession(
@@ -191,6 +198,9 @@ def _index_chunk(formation_ids):
                     modalite=sv.modalite_enseignement,
                     kind=sv.kind,
                     duree_totale=sv.duree_totale,
+                    debut_inscription=sv.debut_inscription,
+                    fin_inscription=sv.fin_inscription,
+                    recrutement=status.recrutement_of(f.etat_recrutement for f in sv.public_financements),
                     lieu=place,
                     ville=place.ville if place else "",
                     code_postal=place.code_postal if place else "",

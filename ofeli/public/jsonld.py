@@ -6,6 +6,15 @@ import json
 from django.utils.safestring import mark_safe
 
 COURSE_MODE = {"0": "onsite", "1": "blended", "2": "online"}
+# The session's status (status.py) as an offer's availability: the same word everywhere (P1).
+AVAILABILITY = {
+    "ouvertes": "https://schema.org/InStock",
+    "permanente": "https://schema.org/InStock",
+    "a-venir": "https://schema.org/PreOrder",
+    "closes": "https://schema.org/SoldOut",
+    "en-cours": "https://schema.org/SoldOut",
+    "terminee": "https://schema.org/Discontinued",
+}
 
 
 def _place(lieu):
@@ -69,6 +78,14 @@ def course(formation, version, sessions, *, url, organisme_url, description=""):
         if places:
             instance["location"] = places[0] if len(places) == 1 else places
         instance["organizer"] = provider
+        status = getattr(sv, "status", None)
+        if status is not None:
+            offer = {"@type": "Offer", "availability": AVAILABILITY[status.code], "description": status.label}
+            if sv.debut_inscription:
+                offer["availabilityStarts"] = sv.debut_inscription.isoformat()
+            if sv.fin_inscription:
+                offer["availabilityEnds"] = sv.fin_inscription.isoformat()
+            instance["offers"] = offer
         instances.append(instance)
     data["hasCourseInstance"] = instances
     return data

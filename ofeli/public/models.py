@@ -106,6 +106,10 @@ class PublishedSession(models.Model):
     modalite = models.CharField(max_length=1)
     kind = models.CharField(max_length=12)
     duree_totale = models.PositiveIntegerField(null=True)
+    # Registration (P1): the status is computed from these at query time (status.py).
+    debut_inscription = models.DateField(null=True)
+    fin_inscription = models.DateField(null=True)
+    recrutement = models.CharField(max_length=6, blank=True)  # status.recrutement_of: ouvert | ferme | ""
     # Principal place of training.
     lieu = models.ForeignKey("structures.Lieu", null=True, on_delete=models.SET_NULL, related_name="+")
     ville = models.CharField(max_length=100, blank=True)

@@ -15,16 +15,20 @@ from functools import cache
 from django import forms
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connection
-from django.db.models import Case, Count, F, FloatField, IntegerField, Q, Value, When
-from django.db.models.functions import ASin, Cos, Power, Radians, Sin, Sqrt
+from django.db.models import Case, Count, F, FloatField, IntegerField, Max, Min, Q, Value, When, Window
+from django.db.models.functions import ASin, Cos, Power, Radians, RowNumber, Sin, Sqrt
 from django.utils import timezone
 
 from . import facets, financing
 from .communes import resolve
 from .models import PublishedSession
+from .status import status_of_row, status_rank_expression
 from .text import query_terms, query_words
 
 PER_PAGE = 20
+SESSIONS_PER_GROUP = 3
+REMOTE = "2"  # modalité « À distance »
+VIEWS = [("formations", "Par formation"), ("sessions", "Par session")]
 EARTH_RADIUS_KM = 6371.0088
 KM_PER_DEGREE = math.pi * EARTH_RADIUS_KM / 180
 RAYONS = [5, 10, 20, 30, 50, 100]
@@ -59,9 +63,20 @@ NIVEAUX = [
 ]
 NIVEAU_LABELS = dict(NIVEAUX)
 PAGE_FIELDS = [f.name for f in PublishedSession._meta.concrete_fields] + [
-    f"formation__{name}" for name in ("reference", "slug", "intitule", "organisme", "niveau")
+    f"formation__{name}"
+    for name in (
+        "reference",
+        "slug",
+        "intitule",
+        "organisme",
+        "niveau",
+        "certification_intitule",
+        "code_rncp",
+        "code_rs",
+    )
 ]
 SORTS = [("pertinence", "Pertinence"), ("date", "Date de début"), ("distance", "Distance")]
+NOT_CRITERIA = {"tri", "vue", "page"}
 
 # Facet groups: (parameter, legend, options, value -> condition).
 FACETS = [
@@ -97,6 +112,7 @@ class SearchForm(forms.Form):
         required=False,
         empty_value=DEFAULT_RAYON,
         initial=DEFAULT_RAYON,
+        error_messages={"invalid_choice": "Choisissez un rayon de 5, 10, 20, 30, 50 ou 100 km."},
     )
     dpt = forms.MultipleChoiceField(choices=DEPARTEMENTS, required=False)
     fin = forms.MultipleChoiceField(choices=financing.KINDS, required=False)
@@ -108,18 +124,30 @@ class SearchForm(forms.Form):
         required=False,
         help_text="Format attendu : JJ/MM/AAAA",
         input_formats=["%Y-%m-%d", "%d/%m/%Y"],
+        error_messages={"invalid": "Saisissez une date valide, par exemple 15/09/2026."},
     )
     debut_max = forms.DateField(
         label="Début au plus tard le",
         required=False,
         help_text="Format attendu : JJ/MM/AAAA",
         input_formats=["%Y-%m-%d", "%d/%m/%Y"],
+        error_messages={"invalid": "Saisissez une date valide, par exemple 15/09/2026."},
     )
     code = forms.CharField(
         label="Code RNCP ou RS", required=False, max_length=20, help_text="Exemples : RNCP38234, RS5062"
     )
     tri = forms.ChoiceField(label="Trier par", choices=SORTS, required=False)
-    page = forms.IntegerField(required=False, min_value=1)
+    vue = forms.ChoiceField(label="Afficher", choices=VIEWS, required=False)
+    # Not a criterion: a page out of range shows the first or the last one.
+    page = forms.CharField(required=False)
+
+    def clean_page(self):
+        value = self.cleaned_data["page"].strip()
+        return int(value) if value.isdigit() and len(value) < 7 else 1
+
+    def criteria_errors(self):
+        """Errors of the criteria (a wrong sort or view falls back to the default)."""
+        return {name: errors for name, errors in self.errors.items() if name not in NOT_CRITERIA}
 
     def clean_code(self):
         value = self.cleaned_data["code"].strip().replace(" ", "")
@@ -151,9 +179,28 @@ class Facet:
 
 
 @dataclass
+class Group:
+    """A formation of the results with its first matching sessions (P2)."""
+
+    formation: object
+    sessions: list
+    count: int  # its matching sessions
+
+    @property
+    def more(self):
+        return self.count - len(self.sessions)
+
+
+@dataclass
 class Results:
-    total: int = 0
-    rows: list = field(default_factory=list)
+    total: int = 0  # matching sessions
+    count: int = 0  # what is paged: formations (« formations » view) or sessions
+    rows: list = field(default_factory=list)  # the sessions shown, in order
+    groups: list = field(default_factory=list)  # « formations » view
+    view: str = "formations"
+    place_text: str = ""
+    active_filters: int = 0
+    refused: bool = False  # a criterion could not be read: no search was run
     facets: list = field(default_factory=list)
     page: int = 1
     num_pages: int = 1
@@ -171,11 +218,11 @@ class Results:
 
     @property
     def first_index(self):
-        return (self.page - 1) * PER_PAGE + 1 if self.total else 0
+        return (self.page - 1) * PER_PAGE + 1 if self.count else 0
 
     @property
     def last_index(self):
-        return min(self.page * PER_PAGE, self.total)
+        return min(self.page * PER_PAGE, self.count)
 
 
 def distance_expression(latitude, longitude):
@@ -284,10 +331,46 @@ def code_condition(value):
     return Q(code_rncp=code) | Q(code_rs=code)
 
 
+def refused(form):
+    """What the page shows while a criterion is refused (P2): no results, the filters with
+    what was chosen, no counts: nothing pretends to apply a criterion it could not read."""
+    data = form.data
+    results = Results(refused=True)
+    results.facets = [
+        Facet(name, legend, [FacetOption(v, label, None, v in data.getlist(name)) for v, label in options])
+        for name, legend, options, _ in FACETS
+    ]
+    results.view = data.get("vue") if data.get("vue") in dict(VIEWS) else "formations"
+    return results
+
+
+def place_condition(results, qs):
+    """Filter of the place field: a commune and a radius, a département, or the region.
+    Sessions fully at a distance (« À distance ») always match a place (P2): no place
+    excludes them, the cards say they are remote."""
+    results.place = resolve(results.place_text)
+    place = results.place
+    remote = Q(modalite=REMOTE)
+    if place.departement:
+        return qs, Q(departement=place.departement) | remote, None
+    if place.region:
+        return qs, Q(), None
+    commune = place.commune
+    if commune is None:
+        return qs, Q(pk__in=[]), None  # an unknown town finds nothing (the page says why)
+    (lat_min, lat_max), (lon_min, lon_max) = bounding_box(commune.latitude, commune.longitude, results.rayon)
+    distance = distance_expression(commune.latitude, commune.longitude)
+    qs = qs.alias(distance=distance)
+    near = Q(latitude__range=(lat_min, lat_max), longitude__range=(lon_min, lon_max), distance__lte=results.rayon)
+    return qs, near | remote, distance
+
+
 def search(data, *, today=None):
-    """Run a search on the cleaned data of a ``SearchForm`` (missing keys: no criterion)."""
+    """Run a search on the cleaned data of a valid ``SearchForm`` (missing keys: no
+    criterion). ``vue``: « formations » (default: one group per formation with its matching
+    sessions) or « sessions » (one row per session)."""
     today = today or timezone.localdate()
-    results = Results(rayon=data.get("rayon") or DEFAULT_RAYON)
+    results = Results(rayon=data.get("rayon") or DEFAULT_RAYON, view=data.get("vue") or "formations")
     qs = PublishedSession.objects.all()
     base = Q(date_fin__gte=today) | Q(date_fin__isnull=True)
 
@@ -295,18 +378,12 @@ def search(data, *, today=None):
     if text_q is not None:
         base &= text_q
 
-    distance = commune = None
+    distance = None
     if data.get("lieu"):
-        results.place = resolve(data["lieu"])
-        commune = results.place.commune
-        if commune is not None:
-            (lat_min, lat_max), (lon_min, lon_max) = bounding_box(commune.latitude, commune.longitude, results.rayon)
-            base &= Q(latitude__range=(lat_min, lat_max), longitude__range=(lon_min, lon_max))
-            distance = distance_expression(commune.latitude, commune.longitude)
-            qs = qs.alias(distance=distance)
-            base &= Q(distance__lte=results.rayon)
-        else:
-            base &= Q(pk__in=[])  # an unknown town finds nothing (the page says why)
+        results.place_text = data["lieu"]
+        qs, condition, distance = place_condition(results, qs)
+        base &= condition
+    commune = results.place.commune if results.place else None
 
     base &= date_condition(data.get("debut_min"), data.get("debut_max"))
     base &= code_condition(data.get("code"))
@@ -340,8 +417,9 @@ def search(data, *, today=None):
         )
         for name, legend, options, _ in FACETS
     ]
-    results.num_pages = max(1, math.ceil(results.total / PER_PAGE))
-    results.page = min(max(1, data.get("page") or 1), results.num_pages)
+    results.active_filters = sum(len(v) for v in selected.values()) + sum(
+        1 for key in ("debut_min", "debut_max", "code") if data.get(key)
+    )
 
     sort = data.get("tri") or "pertinence"
     if sort == "distance" and distance is None:
@@ -351,47 +429,109 @@ def search(data, *, today=None):
     results.sort = sort
 
     page_qs = qs.filter(everything)
-    by_date = [F("date_debut").asc(nulls_last=True), "numero_carif"]
+    rank = None
     if sort == "pertinence":
-        if pg_query is not None:
-            page_qs = page_qs.annotate(rank=SearchRank(F("formation__search_vector"), pg_query))
-        else:
-            page_qs = page_qs.annotate(
-                rank=sum(
-                    (
-                        Case(
-                            When(
-                                Q(formation__title_text__startswith=term)
-                                | Q(formation__title_text__contains=f" {term}"),
-                                then=Value(1),
-                            ),
-                            default=Value(0),
-                            output_field=IntegerField(),
-                        )
-                        for term in terms
-                    ),
-                    Value(0),
-                )
-            )
-        order = [F("rank").desc(), *by_date]
-    elif sort == "distance":
-        page_qs = page_qs.annotate(distance_km=distance)
-        order = ["distance_km", *by_date]
+        rank = (
+            SearchRank(F("formation__search_vector"), pg_query)
+            if pg_query is not None
+            else sum((_title_match(term) for term in terms), Value(0))
+        )
+    status_rank = status_rank_expression(today)
+    if results.view == "sessions":
+        _session_page(results, page_qs, sort, rank, distance, status_rank, data)
     else:
-        order = by_date
-    start = (results.page - 1) * PER_PAGE
+        _formation_page(results, page_qs, sort, rank, distance, status_rank, data)
+    for row in results.rows:
+        row.status = status_of_row(row, today)
+        row.remote = row.modalite == REMOTE
+        row.distance_km = (
+            haversine_km(commune.latitude, commune.longitude, row.latitude, row.longitude)
+            if commune is not None and row.latitude is not None and not row.remote
+            else None
+        )
+    return results
+
+
+def _title_match(term):
+    return Case(
+        When(Q(formation__title_text__startswith=term) | Q(formation__title_text__contains=f" {term}"), then=Value(1)),
+        default=Value(0),
+        output_field=IntegerField(),
+    )
+
+
+def _pages(results, total, data):
+    results.num_pages = max(1, math.ceil(total / PER_PAGE))
+    results.page = min(max(1, data.get("page") or 1), results.num_pages)
+    return (results.page - 1) * PER_PAGE
+
+
+def _session_order(sort, status_rank, distance):
+    """Order of sessions: the sort's key, then the sessions one can join first (P1), then
+    the soonest start."""
+    by_date = [status_rank.asc(), F("date_debut").asc(nulls_last=True), "numero_carif"]
+    if sort == "pertinence":
+        return [F("rank").desc(), *by_date]
+    if sort == "distance":
+        return [F("distance_km").asc(nulls_last=True), *by_date]
+    return by_date
+
+
+def _session_page(results, page_qs, sort, rank, distance, status_rank, data):
+    results.count = results.total
+    start = _pages(results, results.total, data)
+    if rank is not None:
+        page_qs = page_qs.annotate(rank=rank)
+    if sort == "distance":
+        page_qs = page_qs.annotate(distance_km=distance)
     # The page's keys first (ordering reads only what it needs), then its rows with their formation.
-    keys = list(page_qs.order_by(*order).values_list("pk", flat=True)[start : start + PER_PAGE])
+    keys = list(
+        page_qs.order_by(*_session_order(sort, status_rank, distance)).values_list("pk", flat=True)[
+            start : start + PER_PAGE
+        ]
+    )
     rows = {
         row.pk: row
         for row in PublishedSession.objects.filter(pk__in=keys).select_related("formation").only(*PAGE_FIELDS)
     }
     results.rows = [rows[key] for key in keys if key in rows]
-    if commune is not None:
-        for row in results.rows:
-            row.distance_km = (
-                haversine_km(commune.latitude, commune.longitude, row.latitude, row.longitude)
-                if row.latitude is not None
-                else None
-            )
-    return results
+
+
+def _formation_page(results, page_qs, sort, rank, distance, status_rank, data):
+    """One group per formation (P2): formations ordered by their best matching session,
+    each with its first ``SESSIONS_PER_GROUP`` matching sessions (nearest place and soonest
+    start first). Three queries whatever the page: the number of formations, the page's
+    formations with their number of matching sessions, their first sessions (a window)."""
+    results.count = page_qs.values("formation_id").distinct().count()
+    start = _pages(results, results.count, data)
+    aggregates = {"n": Count("pk"), "best_status": Min(status_rank), "first_start": Min("date_debut")}
+    order = [F("best_status").asc(), F("first_start").asc(nulls_last=True), "formation_id"]
+    if sort == "pertinence":
+        aggregates["best_rank"] = Max(rank)
+        order.insert(0, F("best_rank").desc())
+    elif sort == "distance":
+        aggregates["nearest"] = Min(distance)
+        order.insert(0, F("nearest").asc(nulls_last=True))
+    groups = list(page_qs.values("formation_id").annotate(**aggregates).order_by(*order)[start : start + PER_PAGE])
+    ids = [g["formation_id"] for g in groups]
+    in_group = [status_rank.asc(), F("date_debut").asc(nulls_last=True), "numero_carif"]
+    sessions_qs = page_qs.filter(formation_id__in=ids)
+    if distance is not None:
+        sessions_qs = sessions_qs.annotate(distance_km=distance)
+        in_group.insert(0, F("distance_km").asc(nulls_last=True))
+    sessions_qs = (
+        sessions_qs.annotate(position=Window(RowNumber(), partition_by=[F("formation_id")], order_by=in_group))
+        .filter(position__lte=SESSIONS_PER_GROUP)
+        .select_related("formation")
+        .only(*PAGE_FIELDS)
+    )
+    by_formation = {}
+    for row in sessions_qs:
+        by_formation.setdefault(row.formation_id, []).append(row)
+    results.groups, results.rows = [], []
+    for group in groups:
+        rows = sorted(by_formation.get(group["formation_id"], []), key=lambda r: r.position)
+        if not rows:
+            continue
+        results.groups.append(Group(rows[0].formation, rows, group["n"]))
+        results.rows += rows

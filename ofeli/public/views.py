@@ -7,6 +7,7 @@
 Nothing here needs an account, and nothing shown is staff-only or OF-only: contacts are
 those marked « Diffusion web », financing rows those in state « Diffusion »."""
 
+import datetime
 from urllib.parse import urlencode
 
 from django.core.cache import cache
@@ -27,8 +28,9 @@ from . import financing, jsonld
 from .communes import suggestions
 from .indexing import level_of, published_formations, slug_of
 from .models import Commune, PublishedFormation
-from .search import MODALITE_SHORT, NIVEAU_LABELS, SearchForm
+from .search import MODALITE_SHORT, NIVEAU_LABELS, VIEWS, SearchForm, refused
 from .search import search as run_search
+from .status import TERMINEE, status_of_version
 
 MAIN_TOWNS_POPULATION = 5000
 
@@ -58,11 +60,18 @@ def _query_string(params, **changes):
 @require_GET
 def search(request):
     form = SearchForm(request.GET or None)
-    data = {}
+    errors = {}
     if form.is_bound:
         form.is_valid()
-        data = form.cleaned_data
-    results = run_search(data)
+        errors = form.criteria_errors()
+    # A refused criterion is never silently dropped (P2): its error at the top, tied to its
+    # field, and no results until it is corrected.
+    if errors and getattr(request, "htmx", False):
+        # The errors belong beside their fields, which an htmx answer does not replace.
+        response = HttpResponse()
+        response["HX-Redirect"] = request.get_full_path()
+        return response
+    results = refused(form) if errors else run_search(form.cleaned_data if form.is_bound else {})
     params = request.GET
     pages = []
     for number in sorted({1, results.page - 1, results.page, results.page + 1, results.num_pages}):
@@ -73,7 +82,22 @@ def search(request):
     context = {
         "form": form,
         "results": results,
+        "error_summary": [(form[name].id_for_label, form[name].label, " ".join(e)) for name, e in errors.items()],
         "rows": [_row(row) for row in results.rows],
+        "groups": [
+            {
+                "formation": g.formation,
+                "url": _formation_url(g.formation),
+                "sessions": [_row(r) for r in g.sessions],
+                "more": g.more,
+                "count": g.count,
+                "niveau": NIVEAU_LABELS.get(g.formation.niveau, ""),
+            }
+            for g in results.groups
+        ],  # fmt: skip
+        "view_links": [
+            (value, label, _query_string(params, vue=value), value == results.view) for value, label in VIEWS
+        ],
         "pages": pages,
         "previous_qs": _query_string(params, page=results.page - 1) if results.has_previous else "",
         "next_qs": _query_string(params, page=results.page + 1) if results.has_next else "",
@@ -82,7 +106,7 @@ def search(request):
             for commune in (results.place.candidates if results.place else [])
             for label in commune.labels()[:1]
         ],
-        "has_criteria": any(v for k, v in params.items() if k not in {"page", "tri", "rayon"}),
+        "has_criteria": any(v for k, v in params.items() if k not in {"page", "tri", "rayon", "vue"}),
         "main_towns": main_towns(),
         "page_title": "Trouver une formation",
     }
@@ -90,15 +114,20 @@ def search(request):
     return render(request, template, context)
 
 
+def _formation_url(formation):
+    return reverse("public:formation", args=[formation.reference, formation.slug])
+
+
 def _row(row):
-    """What a result card shows."""
+    """What a result card (or a session line of a formation card) shows."""
     kinds = [(kind, financing.SHORT_LABELS[kind]) for kind, _ in financing.KINDS if getattr(row, financing.field(kind))]
     return {
         "session": row,
         "formation": row.formation,
-        "url": reverse("public:formation", args=[row.formation.reference, row.formation.slug])
-        + f"#session-{row.numero_carif}",
+        "url": _formation_url(row.formation) + f"#session-{row.numero_carif}",
         "distance": getattr(row, "distance_km", None),
+        "remote": getattr(row, "remote", False),
+        "status": row.status,
         "modalite": MODALITE_SHORT.get(row.modalite, ""),
         "financements": kinds,
         "niveau": NIVEAU_LABELS.get(row.niveau, ""),
@@ -151,20 +180,23 @@ def formation_detail(request, reference, slug=""):
         raise Http404
     today = timezone.localdate()
     certification = version.certification
-    certifying = bool(certification and (certification.code_rncp or certification.code_rs))
     for sv in sessions:
-        # The kinds the search knows this session by (indexing.py): the same rule, CPF included.
+        # One status computed from today's date (P1), the same as the results' cards.
+        sv.status = status_of_version(sv, today)
+        # The kinds the search knows this session by (indexing.py): only what was entered.
         sv.financing_kinds = sorted(
             financing.kinds_of(
-                [(f.dispositif.code, f.financeur.code, f.financeur.lheo_code) for f in sv.financements.all()],
-                certifying=certifying,
+                [(f.dispositif.code, f.financeur.code, f.financeur.lheo_code) for f in sv.financements.all()]
             )
         )
         sv.public_contact_inscription = (
             sv.contact_inscription if sv.contact_inscription and sv.contact_inscription.diffusion_web else None
         )
-    current = [sv for sv in sessions if sv.date_fin is None or sv.date_fin >= today]
-    past = [sv for sv in sessions if sv.date_fin is not None and sv.date_fin < today]
+        for slot in sv.recruitment_slots.all():
+            slot.is_past = slot.date is not None and slot.date < today
+    current = [sv for sv in sessions if sv.status is not TERMINEE]
+    current.sort(key=lambda sv: (sv.status.rank, sv.date_debut or datetime.date.max, sv.session.reference))
+    past = [sv for sv in sessions if sv.status is TERMINEE]
     url = request.build_absolute_uri(reverse("public:formation", args=[reference, expected]))
     organisme_url = request.build_absolute_uri(reverse("public:organisme", args=[formation.structure.reference]))
     return render(
@@ -177,12 +209,12 @@ def formation_detail(request, reference, slug=""):
             "niveau_entree": _level_label(version.niveau_entree),
             "niveau_sortie": _level_label(version.niveau_sortie),
             "current_sessions": current,
+            "joinable_count": sum(1 for sv in current if sv.status.joinable),
+            "today": today,
             "past_sessions": past,
             "financing_labels": financing.LABELS,
             "modalites": MODALITE_SHORT,
-            "jsonld": jsonld.script(
-                jsonld.course(formation, version, current or past, url=url, organisme_url=organisme_url)
-            ),
+            "jsonld": jsonld.script(jsonld.course(formation, version, current, url=url, organisme_url=organisme_url)),
             "page_title": version.intitule,
             "canonical_url": url,
         },

@@ -33,6 +33,7 @@ DISPOSITIFS = {
     "AOP02": "98018",
     "AOP03": "98018",
     "CPR02": "98020",
+    "CPF01": "98020",
     "SCO01": "98012",
 }
 _counter = itertools.count(1)

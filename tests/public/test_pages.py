@@ -243,9 +243,26 @@ def test_h1_rebuild_command(offer, capsys):
     assert "2 sessions" in capsys.readouterr().out
 
 
-def test_h1_formation_page_shows_the_financing_kinds_the_search_finds_it_by(client, offer, rs_cert):
-    """Individual financing of a certifying formation counts as CPF, on the page as in the filter."""
-    formation = offer.formation(
+def test_p1_financing_badges_say_only_what_was_entered_cpf_only_with_a_cpf_financing(client, offer, rs_cert):
+    """CPR02 on a certifying formation is not CPF (it was inferred before); CPF01 is."""
+    individual = offer.formation(
         "Habilitation électrique", certification=rs_cert, sessions=[{"financements": ["CPR02"]}]
     )
-    assert "Compte personnel de formation (CPF)" in page(client, formation)
+    html = page(client, individual)
+    assert "Compte personnel de formation (CPF)" not in html
+    assert "Financement individuel ou employeur" in html
+    cpf = offer.formation("Habilitation CPF", certification=rs_cert, sessions=[{"financements": ["CPF01"]}])
+    assert "Compte personnel de formation (CPF)" in page(client, cpf)
+    found = client.get(reverse("public:search"), {"fin": "cpf"}).content.decode()
+    assert f'data-formation-result="{cpf.reference}"' in found
+    assert f'data-formation-result="{individual.reference}"' not in found
+
+
+def test_p1_cpf_dispositif_is_in_the_referential():
+    from ofeli.referentials.loading import read_data
+
+    rows = {row["code"]: row for row in read_data("dispositifs.json")}
+    assert rows["CPF01"]["libelle"] == "Compte personnel de formation (CPF)"
+    from ofeli.public.financing import kind_of
+
+    assert kind_of("CPF01") == "cpf" and kind_of("CPR02") == "individuel"

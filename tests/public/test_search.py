@@ -20,6 +20,7 @@ pytestmark = pytest.mark.django_db
 
 
 def run(**params):
+    params.setdefault("vue", "sessions")  # one row per session (the page groups by formation)
     form = SearchForm(params)
     form.is_valid()
     return search(form.cleaned_data)
@@ -155,7 +156,7 @@ def test_h1_each_filter_facet_counts_and_combination(offer, rncp_cert, rs_cert):
     assert fin == {
         "france_travail": 1,
         "region": 1,
-        "cpf": 1,  # individual financing of a certifying formation (RS)
+        "cpf": 0,  # never inferred (P1): CPR02 on a certifying formation is not a CPF financing
         "apprentissage": 1,
         "professionnalisation": 1,
         "individuel": 2,
@@ -169,7 +170,7 @@ def test_h1_each_filter_facet_counts_and_combination(offer, rncp_cert, rs_cert):
     assert titles(fin=["apprentissage"]) == ["Boucher"]
     assert titles(fin=["france_travail"]) == ["Habilitation"]
     assert titles(fin=["region"]) == ["Anglais"]
-    assert titles(fin=["cpf"]) == ["Habilitation"]
+    assert titles(fin=["cpf"]) == []
     assert titles(dpt=["37"]) == ["Boucher"]
     assert titles(certif=["aucune"]) == ["Anglais"]
     assert titles(code="RS5062") == ["Habilitation"]
@@ -203,19 +204,25 @@ def test_h1_sort_by_date_and_pages_with_a_fixed_number_of_queries(offer, client,
     )  # fmt: skip
     first = run(tri="date")
     assert first.total == 45 and first.num_pages == 3 and len(first.rows) == 20
-    assert [r.date_debut for r in first.rows] == sorted(r.date_debut for r in first.rows)
+    # The session starting today is « en cours » (P1): after those one can still join.
+    assert [r.date_debut for r in first.rows] == [TODAY + datetime.timedelta(days=i) for i in range(1, 21)]
     last = run(tri="date", page="3")
-    assert len(last.rows) == 5 and last.rows[-1].date_debut == TODAY + datetime.timedelta(days=44)
+    assert len(last.rows) == 5 and last.rows[-1].date_debut == TODAY
     assert run(page="99").page == 3  # out of range: the last page
     url = reverse("public:search")
     client.get(url)  # warms the cached list of main towns
-    # Facet combinations (total and every count), the page's keys, its rows.
+    # Per session: facet combinations (total and every count), the page's keys, its rows.
     with django_assert_num_queries(3):
-        client.get(url, {"page": "2"})
+        client.get(url, {"page": "2", "vue": "sessions"})
     with django_assert_num_queries(3):
-        client.get(url, {"q": "session", "fin": ["individuel"], "dpt": ["36"], "tri": "date", "page": "3"})
+        client.get(
+            url, {"q": "session", "fin": ["individuel"], "dpt": ["36"], "tri": "date", "page": "3", "vue": "sessions"}
+        )
     with django_assert_num_queries(4):  # + the town
-        client.get(url, {"q": "session", "lieu": "Châteauroux (36000)", "rayon": "30", "fin": ["individuel"]})
+        client.get(
+            url,
+            {"q": "session", "lieu": "Châteauroux (36000)", "rayon": "30", "fin": ["individuel"], "vue": "sessions"},
+        )
 
 
 def test_h1_archived_undiffused_and_pending_offer_never_shown(offer, django_capture_on_commit_callbacks):
@@ -267,13 +274,15 @@ def test_h1_place_edits_reach_the_index(offer, django_capture_on_commit_callback
     assert titles(lieu="Châteauroux (36000)", rayon="30") == ["Maçonnerie"]
 
 
-def test_h1_invalid_criteria_are_reported_not_crashing(client, offer):
+def test_h1_p2_invalid_criteria_are_reported_at_the_top_and_nothing_is_listed(client, offer):
     offer.formation("Cuisine")
     response = client.get(
         reverse("public:search"), {"debut_min": "pas une date", "code": "XYZ", "rayon": "1000", "page": "-4"}
     )
     html = response.content.decode()
     assert response.status_code == 200
-    assert "Saisissez une date valide" in html or "date valide" in html
+    assert "Saisissez une date valide" in html
     assert "Saisissez un code RNCP ou RS" in html
-    assert re.search(r"1 session de formation", html)
+    assert "Choisissez un rayon de 5, 10, 20, 30, 50 ou 100 km." in html
+    assert "3 critères à corriger" in html
+    assert "Cuisine" not in html and not re.search(r"\d+ sessions? de formation", html)
