@@ -18,6 +18,7 @@ are documented in docs/lheo-mapping.md.
 """
 
 import datetime
+import hashlib
 import itertools
 import queue
 import re
@@ -30,7 +31,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.db import connection, connections
-from django.db.models import Exists, F, OuterRef, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 from lxml import etree
 
@@ -47,11 +48,15 @@ from ofeli.formations.models import (
     SessionTrainer,
 )
 from ofeli.formations.queries import published_sessions
-from ofeli.referentials import lheo
+from ofeli.referentials import formacode, lheo
 from ofeli.referentials.enums import TrainingKind
-from ofeli.structures.models import Contact
+from ofeli.structures.models import Contact, StructureVersion
 
 from .files import replacing
+from .kept import attach as attach_kept
+from .kept import exportable as exportable_offer
+from .kept import restore as restore_kept
+from .models import ContentStamp
 
 VERSIONS = ("2.2", "2.3")
 # The target namespaces of the official schemas (ofeli/exports/xsd): 2.2 is www.lheo.org.
@@ -59,7 +64,13 @@ NAMESPACES = {"2.2": "http://www.lheo.org/2.2", "2.3": "http://lheo.gouv.fr/2.3"
 DEFAULT_CHUNK_SIZE = 500
 
 # Defaults for required elements we do not collect (docs/lheo-mapping.md).
-DEFAULT_PUBLIC_VISE = "80006"  # Formacode « tout public »; overridable: settings.LHEO_DEFAULT_PUBLIC_VISE
+# code-public-vise is required: when no dispositif of the session names a public, « 83056 -
+# Tout public » (the session sets no restriction); overridable: settings.LHEO_DEFAULT_PUBLIC_VISE.
+MAX_PUBLICS = 10
+COUNTRY = "FR"  # pays of our addresses (ISO 3166, LHEO table of countries)
+# Sessions ended more than this many days ago leave the exported offer (docs/lheo-mapping.md).
+DEFAULT_ENDED_SESSIONS_DAYS = 90
+ETAT_FERME = "2"
 DEFAULT_PARCOURS = "1"  # en groupe
 DEFAULT_NIVEAU_ENTREE = "0"  # information non communiquée
 DEFAULT_RESULTATS = "Attestation de fin de formation."
@@ -175,6 +186,11 @@ def clean(value):
     return _SPACES.sub(" ", text).strip()
 
 
+def _hour(value):
+    """A time as LHEO writes it: « 10h00 »."""
+    return f"{value.hour:02d}h{value.minute:02d}"
+
+
 def lheo_date(value):
     if value is None:
         return None
@@ -193,6 +209,12 @@ def _code(value, prefix=""):
     return value
 
 
+def _rs(value):
+    """A code of the Répertoire spécifique as LHEO writes it: « RS » then digits (« RS5629 »)."""
+    digits = _code(value, "RS")
+    return f"RS{digits}" if digits else ""
+
+
 def _unique(values, limit):
     out = []
     for value in values:
@@ -208,6 +230,18 @@ def _label(code, enum):
         return enum(code).label.split(" - ", 1)[-1]
     except ValueError:
         return ""
+
+
+def _delay(days):
+    """A number of days as a readable delay, rounded to the unit that fits."""
+    if days >= 365 and round(days / 365.25 * 2) % 2 == 0:
+        years = round(days / 365.25)
+        return f"{years} an{'s' if years > 1 else ''}"
+    if days >= 56:
+        return f"{round(days / 30.44)} mois"
+    if days >= 14:
+        return f"{round(days / 7)} semaines"
+    return f"{days} jour{'s' if days > 1 else ''}"
 
 
 def _address_ok(addr):
@@ -378,7 +412,7 @@ class ChunkReader:
     # -- the chunk --
 
     def chunks(self, queryset, chunk_size):
-        names = ("pk", "reference", "created_at", "published_at", "live_version_id")
+        names = ("pk", "reference", "created_at", "published_at", "live_version_id", "source", "source_id")
         f_paths = [
             *names,
             *_paths("live_version__", VERSION_FIELDS),
@@ -412,11 +446,35 @@ class ChunkReader:
                 formation["sessions"] = []
                 formations.append(formation)
             self.load(formations)
+            attach_kept(formations)  # H3a: what imports kept (kept.py)
             yield formations
             if len(rows) < chunk_size:
                 return
 
     def load(self, formations):
+        self.load_sessions(formations)
+        self.load_labels()
+
+    def load_labels(self):
+        """Conventions, labels and quality certifications (Qualiopi…) of the chunk's
+        structures' published records: one query."""
+        by_version = {}
+        for structure in self.structures.values():
+            structure["labels"] = []
+            if structure["live_version_id"] is not None:
+                by_version.setdefault(structure["live_version_id"], []).append(structure)
+        if not by_version:
+            return
+        through = StructureVersion.labels.through
+        for version_id, kind, code, libelle in (
+            through.objects.filter(structureversion_id__in=list(by_version))
+            .order_by("label__kind", "label__code", "label_id")
+            .values_list("structureversion_id", "label__kind", "label__code", "label__libelle")
+        ):
+            for structure in by_version[version_id]:
+                structure["labels"].append((kind, code, libelle))
+
+    def load_sessions(self, formations):
         by_version = {f["live_version_id"]: f for f in formations}
         version_ids = list(by_version)
         structure_ids = list({f["structure"]["pk"] for f in formations})
@@ -441,9 +499,18 @@ class ChunkReader:
             *SESSION_FIELDS,
             "lieu_inscription_id",
             *_paths("lieu_inscription__", LIEU_FIELDS),
+            "contact_inscription_id",
+            "contact_inscription__diffusion_web",
+            *_paths("contact_inscription__", CONTACT_FIELDS),
         ):
             sv = dict(zip(sv_names, row[:n], strict=True))
             sv["lieu_inscription"] = None if row[n] is None else self.lieu(row[n], row, n + 1)
+            offset = n + 1 + len(LIEU_FIELDS)
+            # The « contact d'inscription », only with « Diffusion web » (as every contact).
+            if row[offset] is None or not row[offset + 1]:
+                sv["contact_inscription"] = None
+            else:
+                sv["contact_inscription"] = self.contact(row[offset], row, offset + 2)
             sv["trainers"], sv["places"], sv["contacts"], sv["financements"] = [], [], [], []
             sv["slots"], sv["cycles"], sv["equipements"], sv["blocs"] = [], [], [], []
             svs[sv["pk"]] = sv
@@ -488,6 +555,11 @@ class ChunkReader:
                 "numero_marche",
                 "nb_places",
                 "etat_recrutement",
+                "dispositif__publics_vises",
+                "dispositif__code",
+                "dispositif__libelle",
+                "financeur__code",
+                "financeur__libelle",
             )
         ):
             sv = svs.get(row[0])
@@ -579,7 +651,9 @@ class LheoWriter:
         self.v23 = version == "2.3"
         self.ns = NAMESPACES[version]
         self.stats = ExportStats(version)
-        self.public_vise = getattr(settings, "LHEO_DEFAULT_PUBLIC_VISE", DEFAULT_PUBLIC_VISE)
+        self.formacode_version = formacode.version()
+        self.public_vise = getattr(settings, "LHEO_DEFAULT_PUBLIC_VISE", None) or formacode.tout_public()
+        self.today = timezone.localdate()
         self.region_code = settings.REGION_CODE
         self.region_departements = set(settings.REGION_DEPARTEMENTS)
         self._qnames = _QNames(self.ns)
@@ -709,6 +783,7 @@ class LheoWriter:
             sub(el, "code-INSEE-commune", addr["code_insee"])
         if departement in self.region_departements:
             sub(el, "region", self.region_code)
+        sub(el, "pays", COUNTRY)  # a 5-digit postal code (checked by _address_ok): France
         if addr["latitude"] is not None and addr["longitude"] is not None:
             geo = sub(el, "geolocalisation")
             sub(geo, "latitude", format(addr["latitude"], "f"))
@@ -729,9 +804,11 @@ class LheoWriter:
                 for value in values:
                     self.sub(el, "numtel", value)
 
-    def coordonnees(self, parent, *, contact=None, addr=None, denomination="", phones=(), email="", web=""):
-        """<coordonnees> of a person (contact) or of a structure / place (address)."""
+    def coordonnees(self, parent, *, contact=None, addr=None, denomination="", phones=(), email="", web="", nom=""):
+        """<coordonnees> of a person (contact) or of a structure / place (address); ``nom``:
+        the name of a place in 2.2, whose addresses have no <denomination>."""
         co = self.sub(parent, "coordonnees")
+        self.opt(co, "nom", self.fit(nom, 50, "nom"))
         if contact is not None:
             self.opt(co, "civilite", clean(contact["civilite"]))
             self.opt(co, "nom", self.fit(contact["nom"], 50, "nom"))
@@ -790,11 +867,9 @@ class LheoWriter:
             return None
         cert = formation["cert"]
         sub = self.sub
-        published_at = formation["published_at"]
-        formation["modified_stamp"] = None if published_at is None else self.stamp(published_at)
         f = etree.Element(
             self._qnames["formation"],
-            {"numero": formation["reference"], **self.stamps(formation["created_at"], formation["published_at"])},
+            {"numero": formation["reference"], **self.stamps(formation["created_at"], None)},
             nsmap={None: self.ns},
         )
         self.domaine(f, formation)
@@ -824,6 +899,7 @@ class LheoWriter:
         for sv, inscription in sessions:
             self.action(f, formation, sv, inscription)
         self.cached(f, ("responsable", structure["pk"]), self.responsable, structure, siret)
+        self.formation_extras(f, formation)
         self.stats.formations += 1
         self.stats.actions += len(sessions)
         self.stats.sessions += len(sessions)
@@ -838,7 +914,7 @@ class LheoWriter:
         nsf = _NSF.findall(cert["codes_nsf"]) if cert else []
         el = self.sub(parent, "domaine-formation")
         for code in _unique(formacodes, 5):
-            self.sub(el, "code-FORMACODE", code)
+            self.sub(el, "code-FORMACODE", code, {"ref": self.formacode_version})
         for code in _unique(nsf, 3):
             self.sub(el, "code-NSF", code)
         for code in _unique([c.upper() for c in romes], 5):
@@ -863,7 +939,7 @@ class LheoWriter:
         for tag, value, minimum in (
             ("code-RNCP", _code(cert["code_rncp"], "RNCP"), 1),
             ("code-CERTIFINFO", _code(cert["code_certifinfo"]), 1),
-            ("code-RS", _code(cert["code_rs"], "RS") if self.v23 else "", 3),
+            ("code-RS", _rs(cert["code_rs"]) if self.v23 else "", 3),
         ):
             if not value:
                 continue
@@ -912,6 +988,7 @@ class LheoWriter:
         uai = clean(structure["uai"]).upper()
         if self.v23 and len(uai) == 8:
             self.sub(self.sub(el, "code-UAI-organisme-formation"), "code-UAI", uai)
+        self.organisme_extras(el, structure)
         return el
 
     # --- action and session -----------------------------------------------------------
@@ -940,7 +1017,8 @@ class LheoWriter:
         slots = sv["slots"]
         a = SE(parent, Q["action"], {"numero": f"A{sv['reference']}"})
         SE(a, Q["rythme-formation"]).text = fit(self.rythme(sv), 3000, "rythme-formation")
-        SE(a, Q["code-public-vise"]).text = self.public_vise
+        for code in self.publics(sv):
+            SE(a, Q["code-public-vise"], {"ref": self.formacode_version}).text = code
         text = fit(sv["commentaire_financement"], 250, "info-public-vise")
         if text:
             SE(a, Q["info-public-vise"]).text = text
@@ -983,7 +1061,7 @@ class LheoWriter:
             text = fit(perimetre["commentaire_perimetre"], 50, "infos-perimetre-recrutement")
             if text:
                 SE(a, Q["infos-perimetre-recrutement"]).text = text
-        text = fit(self.duree(sv), 150, "duree-indicative")
+        text = fit(self.duree(formation, sv), 150, "duree-indicative")
         if text:
             SE(a, Q["duree-indicative"]).text = text
         if sv["duree_centre"] is not None:
@@ -1001,6 +1079,7 @@ class LheoWriter:
             SE(a, Q["conventionnement"]).text = "1" if conventionne else "0"
         self.formateurs(a, sv)
         self.financeurs(a, sv, codes)
+        self.action_extras(a, sv)
         return a
 
     @staticmethod
@@ -1014,6 +1093,10 @@ class LheoWriter:
     def rythme(self, sv):
         rythme = self._rythmes.get(sv["rythme"], "")
         parts = [f"{rythme}." if rythme else "", clean(sv["commentaire_rythme"])]
+        if sv["duree_hebdomadaire"]:
+            parts.append(f"{sv['duree_hebdomadaire']} heures par semaine.")
+        if clean(sv["commentaire_duree"]):
+            parts.append(f"Durée : {clean(sv['commentaire_duree'])}")
         if sv["a_la_demande"]:
             parts.append("Session à la demande : dates à convenir avec l'organisme de formation.")
         if sv["entree_sortie_permanente"]:
@@ -1038,14 +1121,17 @@ class LheoWriter:
         parts = [f"{labels}." if labels else "", clean(sv["commentaire_modalites_pedagogiques"])]
         return " ".join(p for p in parts if p)
 
-    def duree(self, sv):
-        total = self.total(sv)
-        parts = [
-            f"{total} heures" if total else "",
-            f"{sv['duree_hebdomadaire']} heures par semaine" if sv["duree_hebdomadaire"] else "",
-        ]
-        parts.append(clean(sv["commentaire_duree"]))
-        return ", ".join(p for p in parts if p)
+    def duree(self, formation, sv):
+        """duree-indicative: how long the course lasts for the trainee, as a delay (« 2 ans »,
+        « 9 mois », « 6 semaines »): the cycle's years, else the session's dates. Hours go in
+        the hour elements, the weekly duration in rythme-formation."""
+        if formation["duree_cycle"]:
+            years = formation["duree_cycle"]
+            return f"{years} an{'s' if years > 1 else ''}"
+        start, end = sv["date_debut"], sv["date_fin"]
+        if not start or not end or end < start:
+            return ""
+        return _delay((end - start).days + 1)
 
     def recrutement_text(self, slots):
         lines = []
@@ -1057,9 +1143,9 @@ class LheoWriter:
             if slot["date"]:
                 text += f" le {slot['date']:%d/%m/%Y}"
             if slot["heure_debut"] and slot["heure_fin"]:
-                text += f" de {slot['heure_debut']:%H:%M} à {slot['heure_fin']:%H:%M}"
+                text += f" de {_hour(slot['heure_debut'])} à {_hour(slot['heure_fin'])}"
             elif slot["heure_debut"]:
-                text += f" à {slot['heure_debut']:%H:%M}"
+                text += f" à {_hour(slot['heure_debut'])}"
             if slot["a_distance"]:
                 text += " (à distance)"
             elif slot["lieu"] is not None:
@@ -1087,12 +1173,13 @@ class LheoWriter:
         siret = _digits(lieu["siret"])
         if self.v23 and len(siret) == 14:
             self.sub(self.sub(el, "SIRET-lieu-formation"), "SIRET", siret)
-        self.coordonnees(el, addr=lieu["addr"], denomination=lieu["nom"])
+        self.coordonnees(el, addr=lieu["addr"], denomination=lieu["nom"], nom="" if self.v23 else lieu["nom"])
         return el
 
     def build_default_lieu(self, structure):
         el = etree.Element(self._qnames["lieu-de-formation"])
-        self.coordonnees(el, addr=structure["addr"], denomination=structure["nom"])
+        nom = "" if self.v23 else structure["nom"]
+        self.coordonnees(el, addr=structure["addr"], denomination=structure["nom"], nom=nom)
         return el
 
     def session(self, parent, formation, sv, inscription):
@@ -1100,8 +1187,6 @@ class LheoWriter:
         attrs = {"numero": sv["reference"]}
         if sv["created_at"] is not None:
             attrs[self._created_attr] = self.stamp(sv["created_at"])
-        if formation["published_at"] is not None:
-            attrs[self._modified_attr] = formation["modified_stamp"]
         s = SE(parent, Q["session"], attrs)
         periode = SE(s, Q["periode"])
         SE(periode, Q["debut"]).text = lheo_date(sv["date_debut"]) or UNKNOWN_START
@@ -1115,12 +1200,11 @@ class LheoWriter:
             periode = SE(SE(s, Q["periode-inscription"]), Q["periode"])
             SE(periode, Q["debut"]).text = lheo_date(sv["debut_inscription"]) or UNKNOWN_START
             SE(periode, Q["fin"]).text = lheo_date(sv["fin_inscription"]) or UNKNOWN_END
-        if sv["financements"]:
-            etats = {fin[4] for fin in sv["financements"]}
-            etat = next((e for e in ETATS_RECRUTEMENT if e in etats), None)
-            if etat:
-                SE(s, Q["etat-recrutement"]).text = etat
+        etat = self.etat_recrutement(sv)
+        if etat:
+            SE(s, Q["etat-recrutement"]).text = etat
         if not self.v23:
+            self.session_extras(s, sv)
             return s
         for slot in sv["slots"]:
             self.recrutement(s, slot)
@@ -1130,7 +1214,88 @@ class LheoWriter:
             self.blocs(s, blocs, sv["reference"])
         for cycle in sv["cycles"]:
             self.cycle(s, cycle)
+        self.session_extras(s, sv)
         return s
+
+    def etat_recrutement(self, sv):
+        """Ouvert (1) if a diffused financement is open, else suspendu (3), else fermé (2);
+        always fermé once the session has ended or its registration period is over (P1: a
+        session one can no longer join is never shown as open)."""
+        today = self.today
+        if (sv["date_fin"] and sv["date_fin"] < today) or (sv["fin_inscription"] and sv["fin_inscription"] < today):
+            return ETAT_FERME
+        etats = {fin[4] for fin in sv["financements"]}
+        return next((e for e in ETATS_RECRUTEMENT if e in etats), None)
+
+    def publics(self, sv):
+        """code-public-vise: the « public visé » codes of the session's diffused dispositifs
+        (Formacode, at most 10), else « Tout public » (LHEO requires one)."""
+        found = []
+        for fin in sv["financements"]:
+            for code in formacode.public_codes(fin[5]):
+                if code not in found:
+                    found.append(code)
+        return found[:MAX_PUBLICS] or [self.public_vise]
+
+    # --- extras: what LHEO has no element for, written the way Carif flows do ----------
+    # One function per LHEO object. Each writes our own <extras>, then the <extras> kept
+    # from an imported file for that object: ``formation["kept_extras"]``,
+    # ``sv["action_kept_extras"]``, ``sv["session_kept_extras"]``, ``structure["kept_extras"]``
+    # (serialised <extras> sub-trees or elements in the document's namespace, filled by
+    # whoever reads them, e.g. the import side), so that what a partner sent comes back whole.
+
+    def kept_extras(self, parent, kept_list):
+        for kept in kept_list or ():
+            element = etree.fromstring(kept) if isinstance(kept, (str, bytes)) else kept.__deepcopy__(None)
+            if element.tag != self._qnames["extras"]:
+                continue  # another namespace (the other LHEO version): never mixed in
+            parent.append(element)
+
+    def formation_extras(self, parent, formation):
+        """<extras> of a <formation>: none of our own; those kept from an imported file."""
+        self.kept_extras(parent, formation.get("kept_extras"))
+
+    def action_extras(self, parent, sv):
+        """<extras info="financements"> of an <action>: each diffused financement with its
+        financeur (LHEO code, our code and label), dispositif (code, label), N° de marché,
+        places and recruitment state (LHEO has only code-financeur and nb-places-financees,
+        summed per code)."""
+        if sv["financements"]:
+            sub = self.sub
+            extras = sub(parent, "extras", attrs={"info": "financements"})
+            for fin in sv["financements"]:
+                lheo_code, _public, marche, places, etat, _publics, code, libelle, f_code, f_libelle = fin
+                one = sub(extras, "extras", attrs={"info": "financement"})
+                if self.financeur_code(lheo_code):
+                    sub(one, "extra", self.financeur_code(lheo_code), {"info": "code-financeur"})
+                sub(one, "extra", clean(f_libelle), {"info": "financeur", "numero": f_code})
+                sub(one, "extra", clean(libelle), {"info": "dispositif", "numero": code})
+                if clean(marche):
+                    sub(one, "extra", clean(marche), {"info": "numero-marche"})
+                if places is not None:
+                    sub(one, "extra", places, {"info": "nb-places"})
+                if etat:
+                    sub(one, "extra", etat, {"info": "etat-recrutement"})
+        self.kept_extras(parent, sv.get("action_kept_extras"))
+
+    def session_extras(self, parent, sv):
+        """<extras info="session">: the « contact d'inscription » (with « Diffusion web »)."""
+        contact = sv["contact_inscription"]
+        if contact is not None:
+            extras = self.sub(parent, "extras", attrs={"info": "session"})
+            extra = self.sub(extras, "extra", attrs={"info": "contact-inscription", "numero": contact["reference"]})
+            self.coordonnees(extra, contact=contact)
+        self.kept_extras(parent, sv.get("session_kept_extras"))
+
+    def organisme_extras(self, parent, structure):
+        """<extras info="labels"> of an organisme: its conventions, labels and quality
+        certifications (Qualiopi…) with their code and kind (« qualite », « convention »)."""
+        labels = structure.get("labels") or ()
+        if labels:
+            extras = self.sub(parent, "extras", attrs={"info": "labels"})
+            for kind, code, libelle in labels:
+                self.sub(extras, "extra", clean(libelle), {"info": "label", "numero": code, "ref": kind})
+        self.kept_extras(parent, structure.get("kept_extras"))
 
     def recrutement(self, parent, slot):
         sub = self.sub
@@ -1158,9 +1323,9 @@ class LheoWriter:
             sub(periode, "debut", day)
             sub(periode, "fin", day)
         if slot["heure_debut"]:
-            sub(r, "heure-debut", f"{slot['heure_debut']:%H:%M}")
+            sub(r, "heure-debut", _hour(slot["heure_debut"]))
         if slot["heure_fin"]:
-            sub(r, "heure-fin", f"{slot['heure_fin']:%H:%M}")
+            sub(r, "heure-fin", _hour(slot["heure_fin"]))
         self.opt(r, "commentaire", self.fit(slot["commentaire"], 500, "commentaire"))
 
     def blocs(self, parent, session_blocs, reference):
@@ -1181,7 +1346,7 @@ class LheoWriter:
         for tag, value in (
             ("reference-code-RNCP", _code(code_rncp, "RNCP")),
             ("reference-code-CERTIFINFO", _code(code_certifinfo)),
-            ("reference-code-RS", _code(code_rs, "RS")),
+            ("reference-code-RS", _rs(code_rs)),
         ):
             if 1 <= len(value) <= 10:
                 self.sub(ref, tag, value)
@@ -1273,12 +1438,104 @@ class LheoWriter:
             yield from chunk
         self.reset_cache()
 
-    def elements(self, queryset, *, sessions=None, chunk_size=DEFAULT_CHUNK_SIZE, prefetch=None):
-        """The <formation> elements of ``queryset``, one at a time."""
-        for formation in self.iter_formations(queryset, sessions=sessions, chunk_size=chunk_size, prefetch=prefetch):
-            element = self.formation(formation)
-            if element is not None:
-                yield element
+    def elements(self, queryset, *, sessions=None, chunk_size=DEFAULT_CHUNK_SIZE, prefetch=None, since=None):
+        """The <formation> elements of ``queryset``, one at a time, with their modification
+        stamps (``stamp_chunk``); with ``since``, only formations modified since then.
+        Partner-fed offer is written back as its partner sent it (H3a, ``kept.restore``)."""
+        queryset = exportable_offer(queryset)
+        reader = ChunkReader(self.v23, sessions)
+        if prefetch is None:
+            prefetch = getattr(settings, "LHEO_PREFETCH", True) and not connection.in_atomic_block
+        chunks = _prefetched(reader.chunks(queryset, chunk_size)) if prefetch else reader.chunks(queryset, chunk_size)
+        for chunk in chunks:
+            self.reset_cache()
+            built = []
+            for formation in chunk:
+                element = self.formation(formation)
+                if element is not None:
+                    built.append((formation, element))
+            self.stamp_chunk(built)
+            for formation, element in built:
+                if since is not None and formation["modified_at"] < since:
+                    self.stats.formations -= 1
+                    self.stats.actions -= len(element.findall(self._qnames["action"]))
+                    self.stats.sessions -= len(element.findall(self._qnames["action"]))
+                    continue
+                yield restore_kept(self, formation, element)
+        self.reset_cache()
+
+    # --- modification stamps --------------------------------------------------------
+
+    def stamp_chunk(self, built):
+        """Set ``horodatage-modification`` (2.3) / ``datemaj`` (2.2) of each formation and
+        session of the chunk from the content itself: a digest of the element (the
+        formation; for a session, the formation without its other actions, and its action)
+        is compared with the stored ``ContentStamp``. Unchanged: the stored moment; changed
+        (a field, the organisme's record, a place, a contact…): now; never seen: the
+        formation's last publication. Two queries per chunk (read, upsert of changes)."""
+        if not built:
+            return
+        now = timezone.now()
+        action_tag, session_tag = self._qnames["action"], self._qnames["session"]
+        digests = {}  # (kind, reference) -> (digest, default moment)
+        sessions_of = []
+        for formation, element in built:
+            core = hashlib.blake2b(digest_size=16)
+            whole = hashlib.blake2b(digest_size=16)
+            actions = []
+            for child in element:
+                data = etree.tostring(child)
+                whole.update(data)
+                if child.tag == action_tag:
+                    actions.append((child, data))
+                else:
+                    core.update(data)
+            default = formation["published_at"] or now
+            digests[(ContentStamp.FORMATION, formation["reference"])] = (whole.hexdigest(), default)
+            sessions = []
+            for action, data in actions:
+                session = action.find(session_tag)
+                digest = core.copy()
+                digest.update(data)
+                digests[(ContentStamp.SESSION, session.get("numero"))] = (digest.hexdigest(), default)
+                sessions.append(session)
+            sessions_of.append(sessions)
+        by_kind = {ContentStamp.FORMATION: [], ContentStamp.SESSION: []}
+        for kind, reference in digests:
+            by_kind[kind].append(reference)
+        stored = {
+            (kind, reference): (digest, modified_at)
+            for kind, reference, digest, modified_at in ContentStamp.objects.filter(
+                Q(kind=ContentStamp.FORMATION, reference__in=by_kind[ContentStamp.FORMATION])
+                | Q(kind=ContentStamp.SESSION, reference__in=by_kind[ContentStamp.SESSION]),
+                version=self.version,
+            ).values_list("kind", "reference", "digest", "modified_at")
+        }
+        moments, changed = {}, []
+        for key, (digest, default) in digests.items():
+            before = stored.get(key)
+            if before is not None and before[0] == digest:
+                moments[key] = before[1]
+                continue
+            moment = default if before is None else now
+            moments[key] = moment
+            changed.append(
+                ContentStamp(version=self.version, kind=key[0], reference=key[1], digest=digest, modified_at=moment)
+            )
+        if changed:
+            ContentStamp.objects.bulk_create(
+                changed,
+                update_conflicts=True,
+                unique_fields=["version", "kind", "reference"],
+                update_fields=["digest", "modified_at"],
+            )
+        attr = self._modified_attr
+        for (formation, element), sessions in zip(built, sessions_of, strict=True):
+            moment = moments[(ContentStamp.FORMATION, formation["reference"])]
+            formation["modified_at"] = moment
+            element.set(attr, self.stamp(moment))
+            for session in sessions:
+                session.set(attr, self.stamp(moments[(ContentStamp.SESSION, session.get("numero"))]))
 
 
 def _prefetched(chunks):
@@ -1328,10 +1585,21 @@ def _pks(objects):
     return [getattr(obj, "pk", obj) for obj in objects]
 
 
+def ended_sessions_kept(today=None):
+    """The sessions the exported offer holds, by their end: not ended (or without an end
+    date: à la demande, entrées et sorties permanentes), or ended less than
+    ``settings.LHEO_ENDED_SESSIONS_DAYS`` days ago (90 by default): partners keep showing a
+    session that just ended (Kairos lists ended sessions on request) with its recruitment
+    « fermé »; older ones leave the flows (a withdrawal in the delta)."""
+    today = today or timezone.localdate()
+    days = getattr(settings, "LHEO_ENDED_SESSIONS_DAYS", DEFAULT_ENDED_SESSIONS_DAYS)
+    return Q(date_fin__isnull=True) | Q(date_fin__gte=today - datetime.timedelta(days=days))
+
+
 def offer_sessions(sessions=None):
     """The session versions of the published offer (``formations.queries.published_sessions``),
     optionally among ``sessions`` (queryset or iterable of instances or primary keys)."""
-    qs = published_sessions()
+    qs = published_sessions().filter(ended_sessions_kept())
     if sessions is not None:
         qs = qs.filter(session__in=_pks(sessions))
     return qs
@@ -1346,12 +1614,19 @@ def published_formations(*, formations=None, since=None, sessions=None):
     if formations is not None:
         qs = qs.filter(pk__in=_pks(formations))
     if since is not None:
-        if isinstance(since, datetime.date) and not isinstance(since, datetime.datetime):
-            since = datetime.datetime.combine(since, datetime.time.min)
-        if settings.USE_TZ and timezone.is_naive(since):
-            since = timezone.make_aware(since)
-        qs = qs.filter(published_at__gte=since)
+        qs = qs.filter(published_at__gte=_moment(since))
     return qs
+
+
+def _moment(since):
+    """A date or a datetime as an aware datetime (None stays None)."""
+    if since is None:
+        return None
+    if isinstance(since, datetime.date) and not isinstance(since, datetime.datetime):
+        since = datetime.datetime.combine(since, datetime.time.min)
+    if settings.USE_TZ and timezone.is_naive(since):
+        since = timezone.make_aware(since)
+    return since
 
 
 def write_offer(
@@ -1368,14 +1643,17 @@ def write_offer(
     """Write the published offer as one LHEO ``version`` document to ``output`` (a path,
     replaced atomically, or a binary file object) and return an ``ExportStats``.
     ``formations`` / ``sessions`` optionally restrict the export (querysets or iterables, e.g.
-    the rows selected for « Exporter », D5); ``since`` keeps formations published since then.
+    the rows selected for « Exporter », D5); ``since`` keeps formations whose content changed
+    since then (their ``horodatage-modification``, whatever changed: docs/lheo-mapping.md).
     ``progress(stats)`` is called after each written formation; ``prefetch`` forces reading
     the next chunk in a thread on (True) or off (False); by default it is on outside
     transactions.
     Raises ``EmptyOffer``, before writing anything, when there is no formation to write."""
     writer = LheoWriter(version)
-    queryset = published_formations(formations=formations, since=since, sessions=sessions)
-    elements = writer.elements(queryset, sessions=sessions, chunk_size=chunk_size, prefetch=prefetch)
+    queryset = published_formations(formations=formations, sessions=sessions)
+    elements = writer.elements(
+        queryset, sessions=sessions, chunk_size=chunk_size, prefetch=prefetch, since=_moment(since)
+    )
     first = next(elements, None)
     if first is None:
         raise EmptyOffer("Aucune formation publiée à exporter : un document LHEO contient au moins une formation.")
