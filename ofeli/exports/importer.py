@@ -26,7 +26,10 @@ them (``users.perms.can_edit_formation``).
 
 import datetime
 import hashlib
+import os
 import re
+import socket
+import time
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -61,6 +64,7 @@ from ofeli.workflow.enums import HistoryAction
 from ofeli.workflow.history import record
 from ofeli.workflow.signals import send_offer_changed
 
+from . import kept
 from .files import sha256_of
 from .lheo import (
     DEFAULT_CONDITIONS,
@@ -69,7 +73,7 @@ from .lheo import (
     NIVEAUX_2019_TO_22,
 )
 from .models import ImportedFormation, ImportRun, ImportStatus
-from .validation import validate_lheo
+from .validation import syntax_message, validate_lheo
 
 SOURCES = {
     "region": Source.REGION,
@@ -113,6 +117,7 @@ class ImportReport:
     sessions_reactivated: int = 0
     structures_created: int = 0
     warnings: list = field(default_factory=list)
+    errors: list = field(default_factory=list)  # what of the file was not imported, and why
 
     @property
     def changed(self):
@@ -129,6 +134,10 @@ class ImportReport:
         if len(self.warnings) < 200:
             self.warnings.append(f"{reference} : {message}")
 
+    def error(self, reference, message):
+        if len(self.errors) < 200:
+            self.errors.append(f"{reference} : {message}")
+
     def as_dict(self):
         return {
             "version": self.version,
@@ -142,6 +151,7 @@ class ImportReport:
             "sessions_reactivees": self.sessions_reactivated,
             "structures_creees": self.structures_created,
             "avertissements": self.warnings,
+            "erreurs": self.errors,
         }
 
 
@@ -171,7 +181,7 @@ def check_file(path):
         else:  # pragma: no cover - an empty document is a syntax error
             raise ImportRefused("Document vide.")
     except etree.XMLSyntaxError as exc:
-        raise ImportRefused(f"XML mal formé : {exc}") from exc
+        raise ImportRefused(syntax_message(exc)) from exc
     version = VERSION_OF_NAMESPACE.get(namespace)
     if localname != "lheo" or version is None:
         expected = " ou ".join(f"{{{ns}}}lheo" for ns in NAMESPACES.values())
@@ -188,17 +198,19 @@ def iter_formations(path, version):
     """(<formation> element, withdrawn session numeros) one formation at a time, dropped once
     read; withdrawn numeros come from our delta flows' <extras info="sessions-retirees">."""
     ns = NAMESPACES[version]
-    tags = (f"{{{ns}}}formation", f"{{{ns}}}extras")
-    for _event, element in safe_iterparse(str(path), events=("end",), tag=tags):
-        if element.tag == tags[0]:
-            yield element, ()
-        elif element.get("info") == "sessions-retirees":
-            yield None, tuple(x.get("numero") for x in element if x.get("numero"))
-        else:
-            continue
-        element.clear(keep_tail=True)
+    formation, extras, offres = f"{{{ns}}}formation", f"{{{ns}}}extras", f"{{{ns}}}offres"
+    # Comments and processing instructions are never kept (flat memory, issue 15); every
+    # element directly under <offres> or <lheo> is dropped once read.
+    for _event, element in safe_iterparse(str(path), events=("end",), remove_comments=True, remove_pis=True):
         parent = element.getparent()
-        while parent is not None and element.getprevious() is not None:
+        if parent is None or (parent.getparent() is not None and parent.tag != offres):
+            continue  # the root, or inside a <formation> / <extras>: dropped with it
+        if element.tag == formation:
+            yield element, ()
+        elif element.tag == extras and element.get("info") == "sessions-retirees":
+            yield None, tuple(x.get("numero") for x in element if x.get("numero"))
+        element.clear(keep_tail=True)
+        while element.getprevious() is not None:
             del parent[0]
 
 
@@ -360,7 +372,7 @@ def parse_duree(text):
 def parse_formation(r, f):
     """The plain values of a <formation> element."""
     actions = []
-    for a in r.all(f, "action"):
+    for action_index, a in enumerate(r.all(f, "action")):
         rythme, commentaire_rythme, demande = parse_rythme(r.text(a, "rythme-formation"))
         codes, commentaire_pedagogie = parse_pedagogie(r.text(a, "modalites-pedagogiques"))
         hebdo, commentaire_duree = parse_duree(r.text(a, "duree-indicative"))
@@ -421,8 +433,11 @@ def parse_formation(r, f):
                 {"code": r.text(el, "code-financeur"), "places": _int(r.text(el, "nb-places-financees"))}
                 for el in r.all(a, "organisme-financeur")
             ],
+            "numero": a.get("numero", ""),
             "sessions": [parse_session(r, s) for s in r.all(a, "session")],
         }
+        for session_index, (element, session) in enumerate(zip(r.all(a, "session"), action["sessions"], strict=True)):
+            session["numero"] = kept.session_key(element, action_index, session_index)
         actions.append(action)
     resp = r.find(f, "organisme-formation-responsable")
     coordonnees = r.coordonnees(r.find(resp, "coordonnees-organisme"))
@@ -460,7 +475,7 @@ def parse_formation(r, f):
             "raison_sociale": r.text(resp, "raison-sociale"),
             "uai": r.text(resp, "code-UAI-organisme-formation/code-UAI"),
             "coordonnees": coordonnees,
-            "contacts": [r.contact(c) for c in r.all(resp, "contact-organisme") if c.get("numero")],
+            "contacts": [r.contact(c) for c in r.all(resp, "contact-organisme")],
         },
     }
 
@@ -522,7 +537,7 @@ def parse_session(r, s):
             }
             for el in r.all(s, "recrutement")
         ],
-        "contacts": [r.contact(c) for c in r.all(s, "contact-session") if c.get("numero")],
+        "contacts": [r.contact(c) for c in r.all(s, "contact-session")],
         "blocs": [
             {
                 "validation": r.text(el, "validation-blocs"),
@@ -545,6 +560,11 @@ def parse_session(r, s):
 
 
 # --- writing to the database ------------------------------------------------------------------
+
+
+def _nda(value):
+    value = re.sub(r"\s", "", value or "")
+    return "" if len(value) > 11 or not value.strip("09") else value
 
 
 def _address_key(addr):
@@ -624,7 +644,8 @@ class Importer:
             structure = Structure.objects.create(
                 reference=allocate_references("P")[0],
                 siret=siret,
-                nda=re.sub(r"\D", "", nda or "")[:11] if nda != "00000000000" else "",
+                # As the partner wrote it (« 7331P001531 »): the letter is part of some NDAs.
+                nda=_nda(nda),
                 uai=(uai or "")[:8],
                 raison_sociale=(raison_sociale or nom or siret)[:250],
                 nom=(nom or raison_sociale or siret)[:250],
@@ -734,7 +755,7 @@ class Importer:
             self.report.warn("?", "formation sans numéro : ignorée")
             return
         if numero in self.seen_formations:
-            self.report.warn(numero, "formation présente deux fois dans le fichier : seule la première est importée")
+            self.report.error(numero, "numéro de formation en double dans le fichier : seule la première est importée")
             return
         self.seen_formations.add(numero)
         resp = data["responsable"]
@@ -755,6 +776,11 @@ class Importer:
         if formation is not None:
             imported = getattr(formation, "lheo_import", None)
             unchanged = imported is not None and imported.content_hash == data["hash"] and formation.live_version_id
+            if unchanged and not imported.original:  # imported before originals were kept
+                lheo_version, original = data["original"]
+                ImportedFormation.objects.filter(pk=imported.pk, version__isnull=True).update(
+                    version=formation.live_version_id, lheo_version=lheo_version, original=original
+                )
             archived = list(formation.sessions.filter(source_id__in=session_numeros, archived_at__isnull=False))
             if formation.archived_at is not None:
                 formation.archived_at = None
@@ -777,8 +803,16 @@ class Importer:
             formation.structure = structure
             formation.save(update_fields=["structure"])
         self.write_version(formation, structure, data)
+        lheo_version, original = data["original"]
         ImportedFormation.objects.update_or_create(
-            formation=formation, defaults={"content_hash": data["hash"], "run": self.run}
+            formation=formation,
+            defaults={
+                "content_hash": data["hash"],
+                "run": self.run,
+                "version": formation.live_version,
+                "lheo_version": lheo_version,
+                "original": original,
+            },
         )
         record(HistoryAction.IMPORTED, None, formation=formation, details=f"Flux {self.source} ({self.version})")
         self.changed_ids.append(formation.pk)
@@ -792,7 +826,12 @@ class Importer:
         if any(data["certification"].values()):
             cert = self.certification(data["certification"])
             if cert is None:
-                self.report.warn(data["numero"], "certification inconnue du référentiel : non rattachée")
+                codes = ", ".join(f"{k.upper()} {v}" for k, v in data["certification"].items() if v)
+                self.report.warn(
+                    data["numero"],
+                    f"certification inconnue du référentiel ({codes}) : codes conservés tels quels, "
+                    "formation non rattachée",
+                )
         duree_cycle = next((a["duree_cycle"] for a in data["actions"] if a["duree_cycle"]), None)
         version = FormationVersion.objects.create(
             formation=formation,
@@ -838,8 +877,12 @@ class Importer:
                 if lieu is not None and lieu not in places:
                     places.append(lieu)
             for session_data in action["sessions"]:
-                if not session_data["numero"] or session_data["numero"] in seen_sessions:
-                    self.report.warn(data["numero"], "session sans numéro ou en double : ignorée")
+                if session_data["numero"] in seen_sessions:
+                    self.report.error(
+                        data["numero"],
+                        f"numéro de session {session_data['numero']} en double dans la formation : "
+                        "seule la première est importée",
+                    )
                     continue
                 seen_sessions.add(session_data["numero"])
                 session = existing.get(session_data["numero"])
@@ -968,8 +1011,11 @@ class Importer:
         for fin in action["financeurs"]:
             dispositif = self.financeur(fin["code"], action["conventionnement"])
             if dispositif is None:
+                label = lheo_tables.label(lheo_tables.FINANCEURS, fin["code"])
                 self.report.warn(
-                    session.source_id, f"aucun financeur de code LHEO {fin['code']} : financement non importé"
+                    session.source_id,
+                    f"code financeur LHEO {fin['code']} ({label}) absent du référentiel local : "
+                    "conservé tel quel dans le flux, sans financement typé",
                 )
                 continue
             financements.append(
@@ -1092,13 +1138,71 @@ class Importer:
             self.changed_ids.extend({f for _, f in pairs})
 
 
+PAUSE_ENV = "OFELI_IMPORT_PAUSE_AFTER"
+STALE_AFTER = datetime.timedelta(hours=24)
+INTERRUPTED = (
+    "Import interrompu avant la fin (processus arrêté) : rien n'a été importé, la base est restée "
+    "telle qu'avant ; relancez l'import."
+)
+
+
+class ImportFailed(ImportRefused):
+    """A valid file whose import failed in the database: nothing was imported."""
+
+
+def _holder():
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _is_gone(holder):
+    host, _, pid = (holder or "").partition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def mark_interrupted_runs():
+    """Runs still « en cours » whose process is gone (kill -9, a crash, a reboot) — or older
+    than a day when it ran on another machine — are marked « Interrompu » (R3). Their
+    transaction died with them: the database is as it was before. Returns their number."""
+    now = timezone.now()
+    ids = [
+        run.pk
+        for run in ImportRun.objects.filter(status=ImportStatus.RUNNING).only("pk", "holder", "started_at")
+        if run.holder != _holder() and (_is_gone(run.holder) or run.started_at < now - STALE_AFTER)
+    ]
+    if ids:
+        ImportRun.objects.filter(pk__in=ids, status=ImportStatus.RUNNING).update(
+            status=ImportStatus.INTERRUPTED, finished_at=now, error=INTERRUPTED
+        )
+    return len(ids)
+
+
+def _checkpoint(path, count):
+    """Stop after ``count`` formations when $OFELI_IMPORT_PAUSE_AFTER says so: a test kills
+    the process there (once ``<file>.pause`` appears), inside the import's transaction."""
+    if os.environ.get(PAUSE_ENV) == str(count):
+        Path(f"{path}.pause").touch()
+        time.sleep(3600)
+
+
 def import_lheo(path, source, *, full=True):
     """Import the LHEO file ``path`` as offer of ``source`` (region, france_travail, partner).
-    Returns an ImportReport; raises ImportRefused (nothing imported) when the file is refused."""
+    Returns an ImportReport; raises ImportRefused (nothing imported) when the file is refused,
+    ImportFailed (nothing imported either) when writing it failed."""
     if source not in SOURCES:
         raise ImportRefused(f"Source inconnue : {source} (attendu : {', '.join(SOURCES)}).")
     path = Path(path)
-    run = ImportRun.objects.create(source=source, filename=path.name[:255], status=ImportStatus.FAILED)
+    mark_interrupted_runs()
+    run = ImportRun.objects.create(
+        source=source, filename=path.name[:255], status=ImportStatus.RUNNING, holder=_holder()
+    )
     report = ImportReport(source)
     try:
         version = check_file(path)
@@ -1108,18 +1212,22 @@ def import_lheo(path, source, *, full=True):
         with transaction.atomic():
             importer = Importer(SOURCES[source], version, report, run)
             withdrawn = set()
+            count = 0
             try:
                 for element, retired in iter_formations(path, version):
                     if element is None:
                         withdrawn.update(retired)
                         continue
                     data = parse_formation(reader, element)
+                    data["original"] = kept.stored(element, version)
                     importer.present_sessions.update(
                         (data["numero"], s["numero"]) for a in data["actions"] for s in a["sessions"] if s["numero"]
                     )
                     importer.formation(data)
+                    count += 1
+                    _checkpoint(path, count)
             except etree.XMLSyntaxError as exc:
-                raise ImportRefused(f"XML mal formé : {exc}") from exc
+                raise ImportRefused(syntax_message(exc)) from exc
             if full:
                 importer.archive_missing()
             elif withdrawn:
@@ -1137,5 +1245,15 @@ def import_lheo(path, source, *, full=True):
         )
         return report
     except ImportRefused as exc:
-        ImportRun.objects.filter(pk=run.pk).update(error=str(exc)[:5000], finished_at=timezone.now())
+        _failed(run, str(exc))
         raise
+    except Exception as exc:
+        message = f"Échec de l'écriture en base, rien n'a été importé : {type(exc).__name__} : {exc}"
+        _failed(run, message)
+        raise ImportFailed(message) from exc
+
+
+def _failed(run, message):
+    ImportRun.objects.filter(pk=run.pk).update(
+        status=ImportStatus.FAILED, error=message[:5000], finished_at=timezone.now()
+    )

@@ -201,9 +201,11 @@ class ContentStamp(models.Model):
 
 
 class ImportStatus(models.TextChoices):
+    RUNNING = "running", "En cours"
     DONE = "done", "Importé"
     UNCHANGED = "unchanged", "Inchangé"
     FAILED = "failed", "Refusé"
+    INTERRUPTED = "interrupted", "Interrompu"
 
 
 class ImportRun(models.Model):
@@ -213,11 +215,14 @@ class ImportRun(models.Model):
     filename = models.CharField(max_length=255)
     sha256 = models.CharField(max_length=64, blank=True)
     version = models.CharField(max_length=3, blank=True)
-    status = models.CharField(max_length=10, choices=ImportStatus.choices)
+    status = models.CharField(max_length=11, choices=ImportStatus.choices)
     started_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
     report = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)
+    # « host:pid » of the process running it (R3): a run still « en cours » whose process is
+    # gone was killed; the next import marks it interrupted.
+    holder = models.CharField(max_length=120, blank=True)
 
     class Meta:
         ordering = ["-started_at", "-pk"]
@@ -232,6 +237,14 @@ class ImportedFormation(models.Model):
     content_hash = models.CharField(max_length=64)
     run = models.ForeignKey(ImportRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     updated_at = models.DateTimeField(auto_now=True)
+    # H3a: the partner's <formation> exactly as the file carried it (zlib-compressed UTF-8 XML)
+    # and the version it was imported into; the export writes it back while that version is
+    # the published one (ofeli/exports/kept.py).
+    version = models.ForeignKey(
+        "formations.FormationVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    lheo_version = models.CharField(max_length=3, blank=True)
+    original = models.BinaryField(blank=True, default=b"")
 
     class Meta:
         verbose_name = "formation importée"

@@ -1,7 +1,9 @@
 """``manage.py import_lheo FILE --source NAME``: load a partner's LHEO 2.2 or 2.3 flow as
 read-only offer of that source (SPEC H3). All or nothing: a refused file changes nothing.
 
-Exit status: 0 imported (or nothing to change); 1 file refused (the reason is printed)."""
+Exit status: 0 imported (or nothing to change); 1 file refused or import failed (the reason is
+printed, nothing was imported); 2 imported, with errors in the report (e.g. duplicate numéros).
+A run killed before its end (kill -9) imported nothing; the next run marks it « Interrompu »."""
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -27,6 +29,8 @@ class Command(BaseCommand):
             raise CommandError(f"Fichier refusé, rien n'a été importé : {exc}", returncode=1) from exc
         for line in report.warnings:
             self.stderr.write(f"Avertissement : {line}")
+        for line in report.errors:
+            self.stderr.write(f"Erreur : {line}")
         self.stdout.write(
             f"Flux LHEO {report.version} ({options['source']}) : "
             f"{report.formations_created} formation(s) créée(s), {report.formations_updated} modifiée(s), "
@@ -35,3 +39,5 @@ class Command(BaseCommand):
             f"{report.sessions_archived} archivée(s), {report.sessions_reactivated} réactivée(s) ; "
             f"{report.structures_created} organisme(s) créé(s)."
         )
+        if report.errors:
+            raise CommandError(f"{len(report.errors)} erreur(s) dans le fichier (voir ci-dessus).", returncode=2)
