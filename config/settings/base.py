@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "ofeli.formations",
     "ofeli.workflow",
     "ofeli.messaging",
+    "ofeli.mails",
     "ofeli.exports",
     "ofeli.public",
     "ofeli.backoffice",
@@ -198,6 +199,8 @@ HEALTH_NIGHTLY_MAX_AGE = timedelta(hours=int(os.environ.get("OFELI_HEALTH_NIGHTL
 HEALTH_WORKER_MAX_DELAY = timedelta(seconds=int(os.environ.get("OFELI_HEALTH_WORKER_MAX_DELAY", "300")))
 HEALTH_HEARTBEAT_INTERVAL = timedelta(seconds=60)
 
+# R4: mails are sent by the task worker; a server that does not answer must not hold it
+EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "30"))
 # S4: caches and sessions are shared by every web process: sessions in the database
 # (Django's default), the cache in the database table « ofeli_cache » (manage.py
 # createcachetable), or Redis when REDIS_URL is set.

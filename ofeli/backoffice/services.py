@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from ofeli.formations.models import Formation
+from ofeli.messaging import notifications
 from ofeli.messaging.models import Message
 from ofeli.structures.models import Structure
 from ofeli.users import services as user_services
@@ -152,6 +153,7 @@ def send_message(structure, staff, *, subject, body, attachment=None):
         attachment=attachment or "",
     )
     log(staff, f"Message « {subject} » envoyé à {structure}" + (" (avec pièce jointe)" if attachment else ""))
+    notifications.carif_messages([message])  # and by e-mail to the structure's users (R4)
     return message
 
 
@@ -170,13 +172,14 @@ def broadcast(structures, staff, *, subject, body, attachment=None):
             attachment,
             max_length=Message._meta.get_field("attachment").max_length,
         )
-    Message.objects.bulk_create(
+    sent = Message.objects.bulk_create(
         [
             Message(structure_id=pk, author=staff, from_carif=True, subject=subject, body=body, attachment=name)
             for pk in ids
         ],
         batch_size=500,
     )
+    notifications.carif_messages(sent)  # and by e-mail to each structure's users (R4)
     log(staff, f"Message « {subject} » envoyé à {len(ids)} structure{'s' if len(ids) > 1 else ''}")
     return len(ids)
 
@@ -239,7 +242,7 @@ def create_user(staff, *, email, first_name, last_name, phone="", role=Role.OF):
     require_superviseur(staff)
     user = User.objects.create_user(email, first_name=first_name, last_name=last_name, phone=phone, role=role)
     log(staff, f"Compte créé : {user.email} ({user.get_role_display()}) ; clé d'activation envoyée")
-    transaction.on_commit(lambda: user_services.send_activation_mail(user))
+    user_services.send_activation_mail(user)  # recorded now, sent after the commit (R4)
     return user
 
 

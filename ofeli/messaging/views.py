@@ -9,7 +9,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from ofeli.users.perms import can_access_structure
+from ofeli.users.middleware import set_current_structure
+from ofeli.users.perms import accessible_structures, can_access_structure
 
 from .forms import MemoForm, MessageForm
 from .models import Memo, Message
@@ -22,6 +23,12 @@ def inbox(request):
     with unread counts on both sides (each structure's thread is one click away)."""
     if request.user.is_carif:
         return redirect("backoffice:threads")
+    wanted = request.GET.get("structure", "")
+    if wanted and (request.current_structure is None or request.current_structure.reference != wanted):
+        # the link of a mail names its structure's thread: switch to it if the user may
+        chosen = accessible_structures(request.user).filter(reference=wanted).first()
+        if chosen is not None:
+            set_current_structure(request, chosen)
     structure = request.current_structure
     if structure is None:
         return redirect("choose_structure")

@@ -22,6 +22,7 @@ JOBS = [
     ("rebuild_public_index", "index du site public (retire les sessions terminées)"),
     ("publish_lheo_flows", "flux LHEO complets et différentiels des partenaires"),
     ("purge_exports", "fichiers « Exporter » de plus de 7 jours"),
+    ("send_mails", "mails en attente ou en échec remis en file d'envoi"),
 ]
 WEEKLY = [("check_links", "liens des sites internet des formations et structures")]
 

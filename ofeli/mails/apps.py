@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class MailsConfig(AppConfig):
+    name = "ofeli.mails"
+    verbose_name = "Mails envoyés"

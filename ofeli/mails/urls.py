@@ -1,0 +1,10 @@
+from django.urls import path
+
+from . import views
+
+app_name = "mails"
+
+urlpatterns = [
+    path("", views.unsent, name="unsent"),
+    path("<int:pk>/renvoyer/", views.resend, name="resend"),
+]
