@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: demo test install lint format migrate worker clean bench
+.PHONY: demo test install lint format migrate worker clean bench prod-check
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,7 @@ install: $(STAMP)
 ## and serve the product on http://127.0.0.1:8000 (Ctrl+C stops both).
 demo: $(STAMP)
 	$(PY) manage.py migrate --noinput
+	$(PY) manage.py createcachetable
 	$(PY) manage.py load_demo
 	@echo "Mails are written as .eml files in var/mails/"
 	@trap 'kill $$WORKER 2>/dev/null' EXIT INT TERM; \
@@ -41,9 +42,14 @@ format: $(STAMP)
 
 migrate: $(STAMP)
 	$(PY) manage.py migrate --noinput
+	$(PY) manage.py createcachetable
 
 worker: $(STAMP)
 	$(PY) manage.py db_worker
+
+## make prod-check: the production configuration boots with gunicorn on PostgreSQL (S1, as CI does).
+prod-check: $(STAMP)
+	.ci/prod-server
 
 clean:
 	rm -rf $(VENV) var
