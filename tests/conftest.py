@@ -14,6 +14,14 @@ def _media_tmp(settings, tmp_path):
     settings.MAIL_EML_DIR = tmp_path / "mails"
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """The test cache lives in the process: rate-limit counters of one test never reach the next."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 # --- browser tests (Playwright driving Debian's Chromium) -------------------------------
 
 import os  # noqa: E402

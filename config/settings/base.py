@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "ofeli.api",
     "ofeli.demo",
     "ninja",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -69,6 +70,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "ofeli.users.middleware.CurrentStructureMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a blocked login into the lockout page
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -107,7 +109,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "users.User"
-AUTHENTICATION_BACKENDS = ["ofeli.users.backends.EmailBackend"]
+AUTHENTICATION_BACKENDS = ["ofeli.users.throttling.LoginThrottleBackend", "ofeli.users.backends.EmailBackend"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "ofeli.users.passwords.OfeliPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -117,6 +119,31 @@ LOGIN_URL = "users:login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "users:login"
 PASSWORD_RESET_TIMEOUT = 7 * 24 * 3600  # activation and reset links last a week
+
+# K1: failed logins (django-axes, attempts in the database so every process sees them):
+# after AXES_FAILURE_LIMIT failures for one e-mail address OR from one client address, that
+# address / that client is blocked for AXES_COOLOFF_TIME, counted from the last failure;
+# the same limit for every account, OF or staff, known or not (ofeli/users/throttling.py).
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = int(os.environ.get("OFELI_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("OFELI_LOGIN_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_USERNAME_CALLABLE = "ofeli.users.throttling.login_username"
+AXES_CLIENT_IP_CALLABLE = "ofeli.users.throttling.client_ip"
+AXES_LOCKOUT_CALLABLE = "ofeli.users.throttling.login_locked_out"
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # the announced wait does not grow
+AXES_ENABLE_ADMIN = False
+AXES_DISABLE_ACCESS_LOG = True  # failures only: no row per successful login
+AXES_VERBOSE = False
+# Reverse proxies in front of the application that append to X-Forwarded-For (0: none, the
+# client address is REMOTE_ADDR). Wrong here, every client would share the proxy's address.
+TRUSTED_PROXY_COUNT = int(os.environ.get("OFELI_TRUSTED_PROXIES", "0"))
+# Anonymous forms, per client address and per hour (« Mot de passe oublié »: also per e-mail).
+ACCOUNT_REQUEST_RATE_LIMIT = int(os.environ.get("OFELI_ACCOUNT_REQUEST_RATE_LIMIT", "5"))
+PASSWORD_RESET_RATE_LIMIT = int(os.environ.get("OFELI_PASSWORD_RESET_RATE_LIMIT", "10"))
+PASSWORD_RESET_EMAIL_RATE_LIMIT = int(os.environ.get("OFELI_PASSWORD_RESET_EMAIL_RATE_LIMIT", "3"))
 
 LANGUAGE_CODE = "fr"
 LANGUAGES = [("fr", "Français")]

@@ -9,8 +9,7 @@ from ofeli.core.identifiers import nda_is_in_region, validate_nda, validate_sire
 from ofeli.core.uploads import PROOF_EXTENSIONS, validate_upload
 from ofeli.structures.models import Structure
 
-from .enums import AccountRequestStatus
-from .models import AccountRequest, User
+from .models import AccountRequest
 
 
 class AccountRequestForm(base.ModelForm):
@@ -66,12 +65,9 @@ class AccountRequestForm(base.ModelForm):
         return validate_nda(self.cleaned_data["nda"])
 
     def clean_email(self):
-        email = self.cleaned_data["email"].strip().lower()
-        if User.objects.filter(email=email).exists():
-            raise forms.ValidationError(
-                "Un compte existe déjà avec cette adresse e-mail : utilisez « Mot de passe oublié » sur l'écran de connexion."
-            )
-        return email
+        # An existing account is not an error shown here (K1, no enumeration): see
+        # services.request_account.
+        return self.cleaned_data["email"].strip().lower()
 
     def clean_nda_file(self):
         upload = self.cleaned_data.get("nda_file")
@@ -89,15 +85,6 @@ class AccountRequestForm(base.ModelForm):
                 "convention_file",
                 "Votre organisme est déclaré hors région Centre-Val de Loire : joignez la convention de formation "
                 "précisant un lieu de formation en présentiel dans la région.",
-            )
-        siret, email = cleaned.get("siret"), cleaned.get("email")
-        if (
-            siret
-            and email
-            and AccountRequest.objects.filter(siret=siret, email=email, status=AccountRequestStatus.PENDING).exists()
-        ):
-            raise forms.ValidationError(
-                "Une demande de compte est déjà en cours de traitement pour ce SIRET et cette adresse e-mail."
             )
         return cleaned
 

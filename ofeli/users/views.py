@@ -15,7 +15,7 @@ from ofeli.core.decorators import carif_required
 from ofeli.structures.models import Structure
 from ofeli.workflow.working_hours import age_of
 
-from . import services
+from . import services, throttling
 from .enums import AccountRequestStatus
 from .forms import (
     AcceptAccountForm,
@@ -29,15 +29,24 @@ from .models import AccountRequest, User
 
 
 def account_request(request):
-    """« Créer mon compte » (A2)."""
+    """« Créer mon compte » (A2). The answer is the same whether an account already exists
+    with the e-mail or not (K1, no enumeration): its owner is told by e-mail instead."""
+    status = 200
     if request.method == "POST":
         form = AccountRequestForm(request.POST, request.FILES)
-        if form.is_valid():
-            form.save()
+        blocked = throttling.throttle(request, throttling.account_request_limits(), [throttling.client_ip(request)])
+        if blocked:
+            form.full_clean()
+            form.add_error(None, blocked)
+            status = 429
+        elif form.is_valid():
+            services.request_account(form)
             return redirect("users:account_request_done")
     else:
         form = AccountRequestForm()
-    return render(request, "users/account_request.html", {"form": form, "page_title": "Créer mon compte"})
+    return render(
+        request, "users/account_request.html", {"form": form, "page_title": "Créer mon compte"}, status=status
+    )
 
 
 def account_request_done(request):
@@ -87,6 +96,22 @@ class PasswordResetView(auth_views.PasswordResetView):
     form_class = ResetRequestForm
     success_url = reverse_lazy("users:password_reset_done")
     extra_context = {"page_title": "Mot de passe oublié"}
+
+    def post(self, request, *args, **kwargs):
+        """Rate-limited per client address and per typed e-mail (K1); the answer never tells
+        whether the address has an account."""
+        form = self.get_form()
+        email = request.POST.get("email", "").strip().lower()[:254]
+        blocked = throttling.throttle(
+            request, throttling.password_reset_limits(), [throttling.client_ip(request), email]
+        )
+        if blocked:
+            form.full_clean()
+            form.add_error(None, blocked)
+            response = self.form_invalid(form)
+            response.status_code = 429
+            return response
+        return super().post(request, *args, **kwargs)
 
     def form_valid(self, form):
         from django.conf import settings
