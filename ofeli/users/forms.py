@@ -141,16 +141,6 @@ class ChoosePasswordForm(base.DsfrContextMixin, SetPasswordForm, base.DsfrBaseFo
         label="Confirmation du mot de passe",
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-
-    def send_mail(self, subject_template_name, email_template_name, context, *args, **kwargs):
-        """R4: the mail is recorded and sent in the background; its link is made when it is
-        sent (``services.password_reset_body``), so no reset token is ever stored."""
-        from django.template.loader import render_to_string
-
-        from .services import send_password_reset_mail
-
-        subject = "".join(render_to_string(subject_template_name, context).splitlines())
-        send_password_reset_mail(context["user"], subject)
     )
     error_messages = {"password_mismatch": "Les deux mots de passe ne sont pas identiques."}
 
@@ -164,3 +154,13 @@ class ResetRequestForm(base.DsfrContextMixin, PasswordResetForm, base.DsfrBaseFo
     email = forms.EmailField(
         label="Adresse e-mail", max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"})
     )
+
+    def send_mail(self, subject_template_name, email_template_name, context, *args, **kwargs):
+        """R4: the mail is recorded and sent in the background; its link is made when it is
+        sent (``services.password_reset_body``), so no reset token is ever stored."""
+        from django.template.loader import render_to_string
+
+        from .services import send_password_reset_mail
+
+        subject = "".join(render_to_string(subject_template_name, context).splitlines())
+        send_password_reset_mail(context["user"], subject)

@@ -174,36 +174,3 @@ def send_account_exists_mail(user):
         user=user,
         object_label=f"Compte {user.email}",
     )
-
-
-def request_account(form):
-    """Save a valid « Créer mon compte » form (A2), answering the same in every case (K1):
-    an e-mail that already has an account gets a mail telling its owner, with the link to
-    « Mot de passe oublié », and no request; a request already waiting for the same SIRET
-    and e-mail is not saved twice."""
-    email, siret = form.cleaned_data["email"], form.cleaned_data["siret"]
-    owner = User.objects.filter(email__iexact=email).first()
-    if owner is not None:
-        send_account_exists_mail(owner)
-        return None
-    if AccountRequest.objects.filter(siret=siret, email=email, status=AccountRequestStatus.PENDING).exists():
-        return None
-    return form.save()
-
-
-def send_account_exists_mail(user):
-    from ofeli.mails import outbox
-    from ofeli.mails.models import MailKind
-
-    body = render_to_string(
-        "users/mail_account_exists.txt",
-        {"user": user, "reset_url": settings.SITE_URL + reverse("users:password_reset")},
-    )
-    outbox.queue(
-        user.email,
-        "Votre compte OFeli existe déjà",
-        body,
-        kind=MailKind.OTHER,
-        user=user,
-        object_label=f"Compte {user.email}",
-    )
