@@ -9,7 +9,6 @@ from difflib import SequenceMatcher
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.db.models import Q
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -19,14 +18,18 @@ from ofeli.core.decorators import structure_required
 from ofeli.core.text import normalize_search
 from ofeli.referentials.models import Certification
 from ofeli.structures.models import Structure
-from ofeli.workflow import services
+from ofeli.workflow import revisions, services
 
 from .access import get_formation, get_session_version
 from .forms import CertificationChoiceForm, FinancementForm, FormationForm, SessionForm
-from .models import Formation, FormationVersion
+from .models import Formation, FormationVersion, SessionVersion
 from .queries import STATE_LABELS, formation_state
 from .rules import formation_problems
 from .session_editor import QUESTION_KEY, SessionEditor
+
+NOT_SAVED = (
+    "Vos saisies ne sont pas enregistrées : elles restent affichées ci-dessous pour que vous puissiez les reprendre."
+)
 
 # --- creating a formation (E1-E4) --------------------------------------------------------
 
@@ -118,49 +121,47 @@ def detail(request, reference):
     form = FormationForm(instance=ctx.version, prefix="f") if ctx.editing else None
     problems = []
     submitted_attempt = False
+    conflict = None
+    draft_revision = None
     if request.method == "POST":
         if not ctx.editing:
             raise PermissionDenied
         form = FormationForm(request.POST, instance=ctx.version, prefix="f")
         action = request.POST.get("action", "save")
         if action == "cancel":
-            services.cancel(ctx.change, request.user)
+            try:
+                services.cancel(ctx.change, request.user)
+            except services.WorkflowError as error:
+                messages.error(request, str(error))
+                return redirect("formations:detail", reference)
             messages.success(request, "Votre demande est supprimée : la version publiée reste inchangée.")
             return redirect("formations:search")
+        # Invalid: re-rendered below with the errors and what was typed (F15).
         if form.is_valid():
-            with transaction.atomic():
-                form.save()
-                if action == "add_session":
-                    sv = services.add_session(ctx.change, request.user)
-                    return redirect("formations:session", reference, sv.session.reference)
-                if action.startswith("duplicate:"):
-                    source = get_session_version(ctx, action.split(":", 1)[1])
-                    copy = services.duplicate_session(ctx.change, source, request.user)
-                    messages.success(
-                        request,
-                        f"Session dupliquée : nouvelle session {copy.session.reference}. Modifiez ses dates et lieux.",
-                    )
-                    return redirect("formations:session", reference, copy.session.reference)
-                if action.startswith("remove:"):
-                    services.remove_session(ctx.change, get_session_version(ctx, action.split(":", 1)[1]), request.user)
-                    messages.success(request, "La session est retirée de la formation.")
-                    return redirect("formations:detail", reference)
-                services.save_draft(ctx.change, request.user, "Informations générales de la formation")
-            if action == "submit":
-                try:
-                    services.submit(ctx.change, request.user)
-                except services.SubmissionBlocked as blocked:
-                    problems = blocked.problems
-                    submitted_attempt = True
-                    messages.error(request, str(blocked))
-                else:
-                    messages.success(
-                        request,
-                        "Votre demande est envoyée à l'équipe OFeli, qui la validera dans les 48 heures ouvrées.",
-                    )
-                    return redirect("formations:detail", reference)
+            try:
+                response, draft_revision = _save_formation_page(request, ctx, form, action)
+                if response is not None:
+                    return response
+                services.submit(ctx.change, request.user)
+            except services.StaleDraft as stale:
+                conflict = stale.conflict
+                messages.error(request, str(stale))
+            except services.SubmissionBlocked as blocked:
+                problems = blocked.problems
+                submitted_attempt = True
+                messages.error(request, str(blocked))
+            except services.WorkflowError as error:
+                # Decided, sent or deleted by someone else meanwhile (R2): nothing is saved,
+                # what was typed stays on the page.
+                if not Formation.objects.filter(pk=formation.pk).exists():
+                    messages.error(request, str(error))
+                    return redirect("formations:search")
+                messages.error(request, f"{error} {NOT_SAVED}")
             else:
-                messages.success(request, "Brouillon sauvegardé.")
+                messages.success(
+                    request,
+                    "Votre demande est envoyée à l'équipe OFeli, qui la validera dans les 48 heures ouvrées.",
+                )
                 return redirect("formations:detail", reference)
     sessions = list(
         ctx.version.sessions.select_related("session").prefetch_related(
@@ -173,6 +174,8 @@ def detail(request, reference):
     if ctx.editing and not problems and request.method == "GET" and not ctx.staff_correction:
         # Rules that would block « Soumettre pour validation », listed before the user tries.
         problems = formation_problems(ctx.version)
+    if ctx.editing:
+        draft_revision = _page_token(ctx, revisions.FORMATION_SCOPE, draft_revision, conflict)
     return render(
         request,
         "formations/detail.html",
@@ -185,11 +188,54 @@ def detail(request, reference):
             "problems": problems,
             "submitted_attempt": submitted_attempt,
             "sessions_query": sessions_query,
+            "draft_revision": draft_revision,
+            "conflict": conflict,
             "state_label": STATE_LABELS[formation_state(formation, ctx.change.status if ctx.change else None)],
             "history": formation.history.select_related("author")[:20],
             "page_title": f"Formation {formation.reference}",
         },
     )
+
+
+def _save_formation_page(request, ctx, form, action):
+    """Saves the formation page and runs its button in one transaction, under the lock of
+    the change request and from the page's revision (R1, R2): returns (the redirect, or None
+    for « Soumettre pour validation », sent next; the page's new revision). Raises ``StaleDraft`` when someone saved
+    the page since it was loaded, ``WorkflowError`` when the request is no longer editable."""
+    reference = ctx.formation.reference
+    token = revisions.posted_token(request.POST)
+    with services.editing(ctx.change, request.user, revisions.FORMATION_SCOPE, token) as saved:
+        form.save()
+        if action == "add_session":
+            sv = services.add_session(ctx.change, request.user)
+            return redirect("formations:session", reference, sv.session.reference), saved
+        if action.startswith("duplicate:"):
+            source = get_session_version(ctx, action.split(":", 1)[1])
+            copy = services.duplicate_session(ctx.change, source, request.user)
+            messages.success(
+                request,
+                f"Session dupliquée : nouvelle session {copy.session.reference}. Modifiez ses dates et lieux.",
+            )
+            return redirect("formations:session", reference, copy.session.reference), saved
+        if action.startswith("remove:"):
+            services.remove_session(ctx.change, get_session_version(ctx, action.split(":", 1)[1]), request.user)
+            messages.success(request, "La session est retirée de la formation.")
+            return redirect("formations:detail", reference), saved
+        services.save_draft(ctx.change, request.user, "Informations générales de la formation")
+    if action == "submit":
+        return None, saved
+    messages.success(request, "Brouillon sauvegardé.")
+    return redirect("formations:detail", reference), saved
+
+
+def _page_token(ctx, scope, saved, conflict):
+    """The revision an editing page is rendered with: the current one after a refused save
+    (the user merges and saves again), the one of the save just made, else the current one."""
+    if conflict is not None:
+        return conflict.token
+    if saved is not None:
+        return saved
+    return revisions.current_token(ctx.change, scope)
 
 
 def session_matches(sv, query):
@@ -234,6 +280,8 @@ def session(request, reference, session_reference):
     if request.method == "POST" and not ctx.editing:
         raise PermissionDenied
     editing = {}
+    conflict = None
+    draft_revision = None
     if ctx.editing:
         editor = SessionEditor(request, ctx, sv)
         published = None
@@ -251,14 +299,33 @@ def session(request, reference, session_reference):
         if request.method == "POST":
             form = SessionForm(request.POST, **form_kwargs)
             if form.is_valid():
-                with transaction.atomic():
-                    form.save()
+                token = revisions.posted_token(request.POST)
+                anchor = None
+                try:
+                    # The plain fields and the button's action, in one transaction, under the
+                    # lock of the change request and from the page's revision (R1, R2).
+                    with services.editing(ctx.change, request.user, revisions.session_scope(sv), token) as saved:
+                        form.save()
+                        editor.build_forms()
+                        if editor.action == "save":
+                            services.save_draft(ctx.change, request.user, f"Session {sv.session.reference}")
+                            messages.success(request, "Session sauvegardée dans le brouillon.")
+                            return redirect(reverse("formations:detail", args=[reference]) + "#sessions")
+                        anchor = editor.run()
+                    draft_revision = saved  # re-rendered below: the token of this very save
+                except services.StaleDraft as stale:
+                    conflict = stale.conflict
+                    messages.error(request, str(stale))
                     editor.build_forms()
-                    if editor.action == "save":
-                        services.save_draft(ctx.change, request.user, f"Session {sv.session.reference}")
-                        messages.success(request, "Session sauvegardée dans le brouillon.")
-                        return redirect(reverse("formations:detail", args=[reference]) + "#sessions")
-                    anchor = editor.run()
+                except services.WorkflowError as error:
+                    if not SessionVersion.objects.filter(pk=sv.pk).exists():
+                        # The draft was deleted meanwhile (« Supprimer ma demande »).
+                        messages.error(request, str(error))
+                        if Formation.objects.filter(pk=ctx.formation.pk).exists():
+                            return redirect("formations:detail", reference)
+                        return redirect("formations:search")
+                    messages.error(request, f"{error} {NOT_SAVED}")
+                    editor.build_forms()
                 if anchor is not None:
                     return redirect(reverse("formations:session", args=[reference, session_reference]) + anchor)
             else:
@@ -284,6 +351,8 @@ def session(request, reference, session_reference):
             "trainer_searched": searched,
             "principal_question": request.session.get(QUESTION_KEY) == sv.pk,
             "apprenticeship": sv.financements.filter(dispositif__is_apprenticeship=True).exists(),
+            "draft_revision": _page_token(ctx, revisions.session_scope(sv), draft_revision, conflict),
+            "conflict": conflict,
         }
     siblings = list(ctx.version.sessions.values_list("session__reference", flat=True))
     position = siblings.index(sv.session.reference)

@@ -24,7 +24,7 @@ from ofeli.formations.models import Formation, SessionTrainer
 from ofeli.formations.queries import STATE_LABELS, formation_state, with_open_change
 from ofeli.users.models import Membership
 from ofeli.users.perms import can_access_structure
-from ofeli.workflow import services
+from ofeli.workflow import revisions, services
 from ofeli.workflow.enums import HistoryAction
 from ofeli.workflow.history import record
 from ofeli.workflow.models import ChangeRequest
@@ -43,6 +43,10 @@ TABS = [
     ("gestion", "Gestion"),
 ]
 COMPLEMENT_FIELDS = {"labels", "qualites"}
+COMPLEMENT_LABEL = "Conventions / labels / qualités"  # its line in workflow.compare.structure_snapshot
+NOT_SAVED = (
+    "Vos saisies ne sont pas enregistrées : elles restent affichées ci-dessous pour que vous puissiez les reprendre."
+)
 CONTACTS_PER_PAGE = 50
 FORMATIONS_SHOWN = 200
 HISTORY_SHOWN = 50
@@ -137,9 +141,20 @@ def _post_record(request, structure, rec):
         return _render(request, structure, rec, form=form, active_tab=tab)
     if action == "locate_address":
         _locate(request, form.instance)  # network call: outside the transaction
-    with transaction.atomic():
-        form.save()
-        services.save_draft(rec.change, request.user, "Coordonnées et complément de la fiche organisme")
+    token = revisions.posted_token(request.POST)
+    try:
+        # Under the lock of the change request and from the page's revision (R1, R2).
+        with services.editing(rec.change, request.user, revisions.STRUCTURE_SCOPE, token) as saved:
+            form.save()
+            services.save_draft(rec.change, request.user, "Coordonnées et complément de la fiche organisme")
+    except services.StaleDraft as stale:
+        messages.error(request, str(stale))
+        tab = "complement" if action != "locate_address" and _complement_only(stale.conflict) else "coordonnees"
+        return _render(request, structure, rec, form=form, active_tab=tab, conflict=stale.conflict)
+    except services.WorkflowError as error:
+        # Decided or deleted meanwhile: nothing is saved, what was typed stays on the page.
+        messages.error(request, f"{error} {NOT_SAVED}")
+        return _render(request, structure, rec, form=form, active_tab="coordonnees")
     if action == "locate_address":
         return redirect(_detail_url(structure, "coordonnees"))
     if action == "submit":
@@ -149,7 +164,7 @@ def _post_record(request, structure, rec):
             messages.error(request, str(blocked))
             rec = _record(request, structure)
             tab = blocked.problems[0].section or "coordonnees"
-            return _render(request, structure, rec, problems=blocked.problems, active_tab=tab)
+            return _render(request, structure, rec, problems=blocked.problems, active_tab=tab, draft_revision=saved)
         except services.WorkflowError as error:
             messages.error(request, str(error))
             return redirect(_detail_url(structure))
@@ -247,9 +262,30 @@ def _formation_rows(request, structure):
     }
 
 
-def _render(request, structure, rec, *, form=None, problems=(), doc_form=None, active_tab=None):
+def _complement_only(conflict):
+    """Whether everything changed meanwhile is on the « Complément » tab."""
+    return bool(conflict.changes) and all(c.label == COMPLEMENT_LABEL for c in conflict.changes)
+
+
+def _render(
+    request,
+    structure,
+    rec,
+    *,
+    form=None,
+    problems=(),
+    doc_form=None,
+    active_tab=None,
+    conflict=None,
+    draft_revision=None,
+):
     if rec.editing and form is None:
         form = CoordonneesForm(instance=rec.version)
+    if rec.editing:
+        if conflict is not None:
+            draft_revision = conflict.token  # the user merges and saves again
+        elif draft_revision is None:
+            draft_revision = revisions.current_token(rec.change, revisions.STRUCTURE_SCOPE)
     contacts_query, contacts_page = _contacts_page(request, structure)
     if active_tab is None:
         wanted = request.GET.get("onglet", "")
@@ -273,6 +309,8 @@ def _render(request, structure, rec, *, form=None, problems=(), doc_form=None, a
             "change": rec.change,
             "editing": rec.editing,
             "staff_correction": rec.staff_correction,
+            "draft_revision": draft_revision,
+            "conflict": conflict,
             "version": rec.version,
             "form": form,
             "problems": problems,

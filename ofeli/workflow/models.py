@@ -120,3 +120,31 @@ class HistoryEntry(models.Model):
 
     def __str__(self):
         return f"{self.created_at:%d/%m/%Y %H:%M} {self.get_action_display()}"
+
+
+class DraftRevision(models.Model):
+    """One save of one editing page of a draft (R1).
+
+    ``scope`` names the page: ``formation``, ``session:<Session id>`` or ``structure``. The
+    revision token of a page is the number of its rows; a page is loaded with it and posts
+    it back. Saving from token N inserts row N, holding the snapshot of the page's content
+    *before* that save: the unique constraint lets exactly one save from N through (a
+    compare-and-set in the database), and a later save from N finds what changed since it
+    was loaded by comparing row N with the current content."""
+
+    change_request = models.ForeignKey(ChangeRequest, on_delete=models.CASCADE, related_name="revisions")
+    scope = models.CharField(max_length=40)
+    number = models.PositiveIntegerField()
+    snapshot = models.JSONField(default=dict)
+    author = models.ForeignKey("users.User", null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["change_request", "scope", "number"]
+        verbose_name = "version d'une page de brouillon"
+        constraints = [
+            models.UniqueConstraint(fields=["change_request", "scope", "number"], name="one_save_per_draft_revision")
+        ]
+
+    def __str__(self):
+        return f"{self.change_request_id} {self.scope} n°{self.number}"

@@ -10,6 +10,8 @@ writes the history and notifies. Views only call these functions.
                                             └── NEEDS_INFO <────┘ request_info (OF corrects, resubmits)
 """
 
+from contextlib import contextmanager
+
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -18,16 +20,25 @@ from ofeli.formations.models import Formation, FormationVersion, Session, Sessio
 from ofeli.structures.models import Structure, StructureVersion
 from ofeli.structures.places import trainer_lieu
 
-from . import notifications, rules
+from . import notifications, revisions, rules
 from .enums import EDITABLE_STATUSES, OPEN_STATUSES, ChangeKind, ChangeStatus, HistoryAction
 from .history import record
-from .models import ChangeRequest
+from .models import ChangeRequest, DraftRevision
 from .signals import send_offer_changed
 from .versions import copy_formation_version, copy_session_versions, copy_structure_version
 
 
 class WorkflowError(Exception):
     """A transition that is not allowed; the message is French and shown to the user."""
+
+
+class StaleDraft(WorkflowError):
+    """A save from a page loaded before someone else saved it (R1): ``conflict`` lists what
+    changed meanwhile and carries the current token."""
+
+    def __init__(self, conflict):
+        self.conflict = conflict
+        super().__init__(conflict.message)
 
 
 class SubmissionBlocked(WorkflowError):
@@ -130,6 +141,51 @@ def start_structure_change(structure, user):
     return change
 
 
+def lock(change):
+    """Locks the change request row until the end of the transaction (R2) and reloads it:
+    every write to a draft and every decision goes through here, so they happen one after
+    the other and each one sees the state the previous one left."""
+    try:
+        change.refresh_from_db(from_queryset=ChangeRequest.objects.select_for_update())
+    except ChangeRequest.DoesNotExist:
+        raise WorkflowError("Cette demande n'existe plus : elle a été supprimée.") from None
+    return change
+
+
+@contextmanager
+def editing(change, user, scope, token):
+    """One save of an editing page (R1, R2), used as ``with services.editing(...):`` around
+    the form's save and the button's action, in one transaction:
+
+    - the change request row is locked and its state checked again (a correction that
+      arrives after the decision, a save after « Supprimer ma demande », are refused);
+    - ``token`` (the page's revision, ``revisions.posted_token``) must be the current one,
+      else ``StaleDraft`` tells what changed since the page was loaded; None (no token
+      posted) skips this check only;
+    - the page's content before the save is recorded as revision ``token``: the unique
+      constraint on (change request, scope, number) lets one save only from each token.
+
+    Yields the page's new token."""
+    with transaction.atomic():
+        lock(change)
+        ensure_editable(change, user)
+        current = revisions.current_token(change, scope)
+        if token is not None and token != current:
+            raise StaleDraft(revisions.conflict(change, scope, token, current))
+        try:
+            with transaction.atomic():
+                DraftRevision.objects.create(
+                    change_request=change,
+                    scope=scope,
+                    number=current,
+                    snapshot=revisions.snapshot(change, scope),
+                    author=user,
+                )
+        except IntegrityError:
+            raise StaleDraft(revisions.conflict(change, scope, current, current + 1)) from None
+        yield current + 1
+
+
 def ensure_editable(change, user=None):
     """The OF user edits a draft or a request sent back for more information; Carif staff
     may also correct a submitted request before accepting it (the correction is logged)."""
@@ -145,6 +201,7 @@ def ensure_editable(change, user=None):
 def add_session(change, user, **fields):
     """A blank session whose organisme formateur (principal) is the organisme responsable
     and whose lieu (principal) is at the responsable's address, when it is complete (F3, F6)."""
+    lock(change)
     ensure_editable(change, user)
     structure = change.formation.structure
     session = Session.objects.create(reference=next_reference("S"), formation=change.formation)
@@ -162,6 +219,7 @@ def add_session(change, user, **fields):
 @transaction.atomic
 def duplicate_session(change, session_version, user):
     """« Dupliquer » (E6): every field of the session, under a new Numéro CARIF."""
+    lock(change)
     ensure_editable(change, user)
     if session_version.formation_version_id != change.formation_version_id:
         raise WorkflowError("Cette session n'appartient pas à la demande en cours.")
@@ -171,6 +229,7 @@ def duplicate_session(change, session_version, user):
 
 @transaction.atomic
 def remove_session(change, session_version, user=None):
+    lock(change)
     ensure_editable(change, user)
     if session_version.formation_version_id != change.formation_version_id:
         raise WorkflowError("Cette session n'appartient pas à la demande en cours.")
@@ -188,6 +247,7 @@ def save_draft(change, user, what=""):
     """« Sauvegarder le brouillon » (F15): the data is already saved by the forms; this
     records the moment and the author. A Carif correction of a submitted request is
     written in the history (G2)."""
+    lock(change)
     ensure_editable(change, user)
     now = timezone.now()
     ChangeRequest.objects.filter(pk=change.pk).update(updated_at=now)
@@ -208,6 +268,7 @@ def save_draft(change, user, what=""):
 def submit(change, user):
     """« Soumettre pour validation » (G1). Raises SubmissionBlocked with the list of
     problems (each with a link to its field) when a rule is not met."""
+    lock(change)
     ensure_editable(change)
     problems = rules.problems_of(change)
     if problems:
@@ -228,12 +289,14 @@ def submit(change, user):
 def cancel(change, user):
     """« Supprimer ma demande » (C1): the draft is deleted; the published version is
     untouched. A formation that was never published disappears with its draft."""
+    lock(change)
     ensure_editable(change)
     updated = ChangeRequest.objects.filter(pk=change.pk, status__in=EDITABLE_STATUSES).update(
         status=ChangeStatus.CANCELLED, updated_at=timezone.now()
     )
     if not updated:
         raise WorkflowError("Cette demande a déjà été traitée.")
+    DraftRevision.objects.filter(change_request=change).delete()
     if change.kind == ChangeKind.FORMATION:
         formation = change.formation
         draft = change.formation_version
@@ -268,6 +331,12 @@ def _decide(change, staff, new_status, action, comment):
     """One decision of the Carif on a submitted request: the conditional update lets a
     single decision through, then the history line and the notification (G2, G3)."""
     _require_carif(staff, "Seule l'équipe du Carif peut traiter une demande.")
+    lock(change)
+    if change.status != ChangeStatus.SUBMITTED:
+        raise WorkflowError(
+            f"Cette demande a déjà été traitée ou n'est pas en attente de validation : "
+            f"elle est « {change.get_status_display()} »."
+        )
     now = timezone.now()
     updated = ChangeRequest.objects.filter(pk=change.pk, status=ChangeStatus.SUBMITTED).update(
         status=new_status, decided_at=now, decided_by=staff, carif_comment=comment, updated_at=now
@@ -275,6 +344,8 @@ def _decide(change, staff, new_status, action, comment):
     if not updated:
         raise WorkflowError("Cette demande a déjà été traitée ou n'est pas en attente de validation.")
     change.refresh_from_db()
+    if new_status != ChangeStatus.NEEDS_INFO:
+        DraftRevision.objects.filter(change_request=change).delete()
     if new_status == ChangeStatus.ACCEPTED:
         _publish(change, staff, now)
     record(
