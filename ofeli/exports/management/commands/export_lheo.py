@@ -41,7 +41,8 @@ class Command(BaseCommand):
         parser.add_argument("--lheo-version", choices=VERSIONS, default="2.3", help="version LHEO (2.3 par défaut)")
         parser.add_argument("--output", required=True, help="fichier XML à écrire")
         parser.add_argument(
-            "--since", help="seulement les formations publiées depuis cette date (flux des modifications)"
+            "--since",
+            help="seulement les formations dont le contenu a changé depuis cette date (horodatage de modification)",
         )
         parser.add_argument("--no-validate", action="store_true", help="ne pas valider le fichier contre le XSD")
         parser.add_argument(
