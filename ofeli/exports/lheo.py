@@ -654,8 +654,7 @@ class LheoWriter:
         self.formacode_version = formacode.version()
         self.public_vise = getattr(settings, "LHEO_DEFAULT_PUBLIC_VISE", None) or formacode.tout_public()
         self.today = timezone.localdate()
-        self.region_code = settings.REGION_CODE
-        self.region_departements = set(settings.REGION_DEPARTEMENTS)
+        self.region = settings.REGION
         self._qnames = _QNames(self.ns)
         self._created_attr = "horodatage-creation" if self.v23 else "datecrea"
         self._modified_attr = "horodatage-modification" if self.v23 else "datemaj"
@@ -781,8 +780,9 @@ class LheoWriter:
             sub(el, "departement", departement)
         if len(addr["code_insee"] or "") == 5:
             sub(el, "code-INSEE-commune", addr["code_insee"])
-        if departement in self.region_departements:
-            sub(el, "region", self.region_code)
+        region = self.region.region_of(departement)  # S2: the instance's region(s) only
+        if region:
+            sub(el, "region", region)
         sub(el, "pays", COUNTRY)  # a 5-digit postal code (checked by _address_ok): France
         if addr["latitude"] is not None and addr["longitude"] is not None:
             geo = sub(el, "geolocalisation")
@@ -1454,7 +1454,7 @@ class LheoWriter:
                 element = self.formation(formation)
                 if element is not None:
                     built.append((formation, element))
-            self.stamp_chunk(built)
+            self.stamp_chunk(built, partial=sessions is not None)
             for formation, element in built:
                 if since is not None and formation["modified_at"] < since:
                     self.stats.formations -= 1
@@ -1466,13 +1466,16 @@ class LheoWriter:
 
     # --- modification stamps --------------------------------------------------------
 
-    def stamp_chunk(self, built):
+    def stamp_chunk(self, built, partial=False):
         """Set ``horodatage-modification`` (2.3) / ``datemaj`` (2.2) of each formation and
         session of the chunk from the content itself: a digest of the element (the
         formation; for a session, the formation without its other actions, and its action)
         is compared with the stored ``ContentStamp``. Unchanged: the stored moment; changed
         (a field, the organisme's record, a place, a contact…): now; never seen: the
-        formation's last publication. Two queries per chunk (read, upsert of changes)."""
+        formation's last publication. Two queries per chunk (read, upsert of changes).
+        ``partial`` (an export of selected sessions, D5): the formations are incomplete, so
+        nothing is stored; a formation gets the latest of its stored moment and of its
+        sessions' (whose digests do not depend on the other sessions)."""
         if not built:
             return
         now = timezone.now()
@@ -1514,7 +1517,7 @@ class LheoWriter:
         moments, changed = {}, []
         for key, (digest, default) in digests.items():
             before = stored.get(key)
-            if before is not None and before[0] == digest:
+            if before is not None and (before[0] == digest or (partial and key[0] == ContentStamp.FORMATION)):
                 moments[key] = before[1]
                 continue
             moment = default if before is None else now
@@ -1522,6 +1525,13 @@ class LheoWriter:
             changed.append(
                 ContentStamp(version=self.version, kind=key[0], reference=key[1], digest=digest, modified_at=moment)
             )
+        if partial:
+            changed = []
+            for (formation, _element), sessions in zip(built, sessions_of, strict=True):
+                key = (ContentStamp.FORMATION, formation["reference"])
+                moments[key] = max(
+                    [moments[key], *(moments[(ContentStamp.SESSION, s.get("numero"))] for s in sessions)]
+                )
         if changed:
             ContentStamp.objects.bulk_create(
                 changed,

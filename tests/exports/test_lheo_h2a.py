@@ -287,3 +287,13 @@ def test_h2a_ended_sessions_exported_for_90_days_with_recruitment_closed(version
     )
     with pytest.raises(lheo.EmptyOffer):
         export(version)
+
+
+def test_h2a_an_export_of_selected_sessions_never_moves_the_stamps():
+    formation = published_formation(sessions=2)
+    fm.Formation.objects.update(published_at=timezone.now() - datetime.timedelta(hours=1))
+    full = _stamps(export("2.3"), formation)
+    selected = first_session(formation).session
+    partial = export("2.3", sessions=[selected])
+    assert _stamps(partial, formation) == (full[0], full[1][:1])
+    assert _stamps(export("2.3"), formation) == full  # the next full export: nothing moved
