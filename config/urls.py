@@ -21,6 +21,7 @@ ofeli_patterns = [
     path("exports/", include("ofeli.exports.urls")),
     path("carif/demandes/", include("ofeli.workflow.urls")),
     path("carif/api/", include("ofeli.api.urls")),
+    path("", include("ofeli.quality.urls")),
     path("carif/mails-non-envoyes/", include("ofeli.mails.urls")),  # R4
     path("carif/", include("ofeli.backoffice.urls")),
     path("", include("ofeli.messaging.urls")),

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import dj_database_url
 
+from ofeli.core.regions import get_region
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(os.environ.get("OFELI_VAR_DIR", BASE_DIR / "var"))
 VAR_DIR.mkdir(parents=True, exist_ok=True)  # SQLite file, private files, mails (git-ignored)
@@ -52,6 +54,7 @@ INSTALLED_APPS = [
     "ofeli.public",
     "ofeli.backoffice",
     "ofeli.api",
+    "ofeli.quality",
     "ofeli.demo",
     "ninja",
     "axes",
@@ -198,15 +201,23 @@ EMAIL_BACKEND = os.environ.get("DJANGO_EMAIL_BACKEND", "django.core.mail.backend
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
 EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "OFeli <offre@alfacentre.org>")
+# R4: mails are sent by the task worker; a server that does not answer must not hold it
+EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "30"))
 # Folder where the .eml backend writes a copy of every mail (demo and tests).
 MAIL_EML_DIR = Path(os.environ.get("OFELI_MAIL_DIR", VAR_DIR / "mails"))
 
 # Public address of the product, used in mails (activation links...).
 SITE_URL = os.environ.get("OFELI_SITE_URL", "http://127.0.0.1:8000")
 SITE_NAME = "OFeli"
-CARIF_NAME = "GIP Alfa Centre-Val de Loire"
-REGION_CODE = "24"  # Centre-Val de Loire (NDA prefix, INSEE region)
-REGION_DEPARTEMENTS = ["18", "28", "36", "37", "41", "45"]
+# S2: the instance's region (ofeli/core/regions.py): an INSEE region code, or « FR » for a
+# national instance. It gives the départements, the communes loaded for the place search
+# (manage.py load_communes), the LHEO <region> codes and the names below. Demo: 24.
+REGION = get_region(os.environ.get("OFELI_REGION", "24"))
+REGION_CODE = REGION.code  # NDA prefix and LHEO <region> (a national instance: per département)
+REGION_NAME = REGION.name
+REGION_DEPARTEMENTS = list(REGION.departements)
+CARIF_NAME = os.environ.get("OFELI_CARIF_NAME", "GIP Alfa Centre-Val de Loire" if REGION.code == "24" else "Carif-Oref")
+PUBLIC_SITE_NAME = os.environ.get("OFELI_PUBLIC_SITE_NAME", f"Formation {REGION.name}")
 
 # National address base (api-adresse protocol), see ofeli/core/ban.py
 BAN_API_URL = os.environ.get("OFELI_BAN_API_URL", "https://api-adresse.data.gouv.fr")
@@ -226,8 +237,6 @@ HEALTH_NIGHTLY_MAX_AGE = timedelta(hours=int(os.environ.get("OFELI_HEALTH_NIGHTL
 HEALTH_WORKER_MAX_DELAY = timedelta(seconds=int(os.environ.get("OFELI_HEALTH_WORKER_MAX_DELAY", "300")))
 HEALTH_HEARTBEAT_INTERVAL = timedelta(seconds=60)
 
-# R4: mails are sent by the task worker; a server that does not answer must not hold it
-EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "30"))
 # S4: caches and sessions are shared by every web process: sessions in the database
 # (Django's default), the cache in the database table « ofeli_cache » (manage.py
 # createcachetable), or Redis when REDIS_URL is set.
@@ -238,6 +247,12 @@ else:
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 EXPORT_RETENTION_DAYS = 7
+# R3: temporary files of exports being built (swept when their worker died); heartbeat of a
+# running export and the silence after which its worker is taken for dead; attempts.
+EXPORT_TMP_DIR = Path(os.environ.get("OFELI_EXPORT_TMP_DIR", VAR_DIR / "tmp"))
+EXPORT_HEARTBEAT_SECONDS = 10
+EXPORT_STALE_SECONDS = int(os.environ.get("OFELI_EXPORT_STALE_SECONDS", "120"))
+EXPORT_MAX_ATTEMPTS = 3
 LHEO_FLOWS_DIR = Path(os.environ.get("OFELI_LHEO_FLOWS_DIR", VAR_DIR / "flows"))
 
 # S1: one JSON line per event on stderr, with the request id (ofeli/core/logs.py);
@@ -270,3 +285,10 @@ CSRF_FAILURE_VIEW = "ofeli.core.views.csrf_failure"
 # without a token (none by default; e.g. "tables,certifications").
 API_RATE_LIMIT = int(os.environ.get("OFELI_API_RATE_LIMIT", "120"))
 API_PUBLIC_RESOURCES = [r for r in os.environ.get("OFELI_API_PUBLIC_RESOURCES", "").split(",") if r]
+
+# Offer quality (Q1, Q4, docs/quality.md): France Compétences exports dropped here are
+# imported by the nightly job; sessions ended more than N days ago are listed on the Carif's
+# quality dashboard; users' last login older than this many days.
+CERTIFICATIONS_INBOX = Path(os.environ.get("OFELI_CERTIFICATIONS_INBOX", VAR_DIR / "certifications"))
+QUALITY_ENDED_DAYS = int(os.environ.get("OFELI_QUALITY_ENDED_DAYS", "30"))
+QUALITY_INACTIVE_DAYS = int(os.environ.get("OFELI_QUALITY_INACTIVE_DAYS", "365"))

@@ -12,6 +12,8 @@ from ofeli.users.models import AccountRequest
 from ofeli.users.perms import accessible_structures, can_access_structure, require
 from ofeli.workflow.enums import ChangeStatus
 from ofeli.workflow.models import ChangeRequest
+from ofeli.quality.checks import late_requests
+from ofeli.quality.watch import open_flags
 
 
 @login_required
@@ -26,6 +28,8 @@ def dashboard(request):
         )
         context["carif"]["comptes"] = AccountRequest.objects.filter(status=AccountRequestStatus.PENDING).count()
         context["carif"]["messages"] = Message.objects.filter(from_carif=False, read_at__isnull=True).count()
+        context["carif"]["hors_delai"] = late_requests().count()
+        context["carif"]["certifications"] = open_flags().count()
     elif structure is None:
         return redirect("choose_structure")
     if structure is not None:
@@ -36,6 +40,7 @@ def dashboard(request):
         )
         context["unread"] = Message.objects.filter(structure=structure, from_carif=True, read_at__isnull=True).count()
         context["memos"] = request.user.memos.filter(done=False)[:5]
+        context["certifications_to_check"] = open_flags(structure).count()  # Q1
     return render(request, "core/dashboard.html", context)
 
 

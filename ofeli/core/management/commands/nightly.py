@@ -20,6 +20,8 @@ LOCK_NAME = "nightly"
 
 JOBS = [
     ("rebuild_public_index", "index du site public (retire les sessions terminées)"),
+    ("sync_api_offer", "modèle de lecture de l'API partenaires (sessions terminées, fiches des organismes)"),
+    ("watch_certifications", "veille des certifications (fichiers France Compétences déposés, sessions à vérifier)"),
     ("publish_lheo_flows", "flux LHEO complets et différentiels des partenaires"),
     ("purge_exports", "fichiers « Exporter » de plus de 7 jours"),
     ("send_mails", "mails en attente ou en échec remis en file d'envoi"),
