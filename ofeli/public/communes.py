@@ -6,9 +6,12 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from django.conf import settings
+
 from .text import fold
 
-DATA_FILE = Path(__file__).parent / "data" / "communes-centre-val-de-loire.csv"
+# Every French commune (data/README.md); an instance loads those of its region (S2).
+DATA_FILE = Path(__file__).parent / "data" / "communes-france.csv"
 SUGGESTIONS = 10
 _WITH_POSTCODE = re.compile(r"^(?P<nom>.*?)\s*\(\s*(?P<cp>\d{5})\s*\)\s*$")
 
@@ -17,9 +20,11 @@ def normalise(name):
     return " ".join(re.split(r"[^a-z0-9]+", fold(name))).strip()
 
 
-def read_rows():
+def read_rows(departements=None):
+    """Rows of the file for the instance's départements (settings.REGION_DEPARTEMENTS)."""
+    wanted = set(settings.REGION_DEPARTEMENTS if departements is None else departements)
     with DATA_FILE.open(encoding="utf-8", newline="") as handle:
-        yield from csv.DictReader(handle)
+        yield from (row for row in csv.DictReader(handle) if row["departement"] in wanted)
 
 
 def load_communes(model=None):
@@ -150,7 +155,7 @@ def resolve(text):
     else:
         found = []
     if not found:
-        result.error = "Commune inconnue en Centre-Val de Loire : vérifiez le nom ou le code postal."
+        result.error = f"Commune inconnue {settings.REGION.in_name} : vérifiez le nom ou le code postal."
         return result
     # Several communes share a postcode or a name: the most populated one, the others proposed.
     result.commune, result.candidates = found[0], found[1:SUGGESTIONS]

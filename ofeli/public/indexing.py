@@ -20,7 +20,7 @@ from django.utils.text import slugify
 from ofeli.formations.enums import FinancementEtat
 from ofeli.formations.models import Financement, Formation, SessionPlace, SessionVersion
 
-from . import facets, financing, status
+from . import facets, financing, spelling, status
 from .models import PublishedFormation, PublishedSession
 from .text import index_text
 
@@ -63,6 +63,11 @@ def rebuild(formation_ids=None, *, chunk=CHUNK):
         written = 0
         for start in range(0, len(ids), chunk):
             written += _index_chunk(ids[start : start + chunk])
+        # The words of spelling suggestions (spelling.py).
+        if formation_ids is None:
+            spelling.rebuild_words()
+        elif ids:
+            spelling.add_words(ids)
     if formation_ids is None and connection.vendor == "postgresql":
         # Fresh statistics after a bulk load: the planner's row estimates depend on them.
         with connection.cursor() as cursor:

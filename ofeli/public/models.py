@@ -144,3 +144,20 @@ class PublishedSession(models.Model):
 
     def __str__(self):
         return self.numero_carif
+
+
+class SearchWord(models.Model):
+    """The words of the published titles and certifications (P2 « Vouliez-vous dire … ? »):
+    ``word`` folded (lower case, no accent), ``display`` as written. Trigram GIN index on
+    PostgreSQL (pg_trgm, migration 0006); on SQLite the candidates are compared in Python
+    (spelling.py). Rebuilt with the index (indexing.py)."""
+
+    word = models.CharField(max_length=60, primary_key=True)
+    display = models.CharField(max_length=60)
+    length = models.PositiveSmallIntegerField(db_index=True)
+
+    class Meta:
+        verbose_name = "mot de l'index"
+
+    def __str__(self):
+        return self.display

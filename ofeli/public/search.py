@@ -19,7 +19,7 @@ from django.db.models import Case, Count, F, FloatField, IntegerField, Max, Min,
 from django.db.models.functions import ASin, Cos, Power, Radians, RowNumber, Sin, Sqrt
 from django.utils import timezone
 
-from . import facets, financing
+from . import facets, financing, spelling
 from .communes import resolve
 from .models import PublishedSession
 from .status import status_of_row, status_rank_expression
@@ -201,6 +201,9 @@ class Results:
     place_text: str = ""
     active_filters: int = 0
     refused: bool = False  # a criterion could not be read: no search was run
+    suggestion: str = ""  # « Vouliez-vous dire … ? »
+    corrected_from: str = ""  # the words typed, when one typo was corrected (used_text)
+    used_text: str = ""
     facets: list = field(default_factory=list)
     page: int = 1
     num_pages: int = 1
@@ -365,11 +368,26 @@ def place_condition(results, qs):
     return qs, near | remote, distance
 
 
-def search(data, *, today=None):
+def search(data, *, today=None, spell=True):
     """Run a search on the cleaned data of a valid ``SearchForm`` (missing keys: no
     criterion). ``vue``: « formations » (default: one group per formation with its matching
-    sessions) or « sessions » (one row per session)."""
+    sessions) or « sessions » (one row per session). When the words find nothing, a spelling
+    suggestion (spelling.py); one typo in long words is corrected at once."""
     today = today or timezone.localdate()
+    results = _search(data, today)
+    if spell and not results.total and (data.get("q") or "").strip():
+        suggestion, tolerated = spelling.suggest(data["q"])
+        if suggestion and tolerated:
+            corrected = search({**data, "q": suggestion}, today=today, spell=False)
+            if corrected.total:
+                corrected.corrected_from, corrected.used_text = data["q"], suggestion
+                return corrected
+        if suggestion:
+            results.suggestion = suggestion
+    return results
+
+
+def _search(data, today):
     results = Results(rayon=data.get("rayon") or DEFAULT_RAYON, view=data.get("vue") or "formations")
     qs = PublishedSession.objects.all()
     base = Q(date_fin__gte=today) | Q(date_fin__isnull=True)

@@ -99,6 +99,7 @@ def search(request):
             (value, label, _query_string(params, vue=value), value == results.view) for value, label in VIEWS
         ],
         "pages": pages,
+        "suggestion_qs": _query_string(params, q=results.suggestion) if results.suggestion else "",
         "previous_qs": _query_string(params, page=results.page - 1) if results.has_previous else "",
         "next_qs": _query_string(params, page=results.page + 1) if results.has_next else "",
         "candidates": [

@@ -1,7 +1,6 @@
 """H1 public pages: formation page content, organisme page, no staff or OF-only data,
 schema.org JSON-LD, sitemap, town type-ahead, htmx answers, the communes file."""
 
-import csv
 import datetime
 import json
 import re
@@ -10,7 +9,7 @@ import pytest
 from django.urls import reverse
 
 from ofeli.formations import models as fm
-from ofeli.public.communes import DATA_FILE
+from ofeli.public.communes import DATA_FILE, read_rows
 from ofeli.public.indexing import rebuild
 from ofeli.public.models import Commune
 from ofeli.workflow.models import ChangeRequest
@@ -222,7 +221,7 @@ def test_h1_town_type_ahead(client):
 
 
 def test_h1_communes_of_the_region_bundled_with_source_and_licence():
-    rows = list(csv.DictReader(DATA_FILE.open(encoding="utf-8")))
+    rows = list(read_rows())  # the national file's rows of the instance's region (S2)
     assert len(rows) == Commune.objects.count() > 1700
     assert {r["departement"] for r in rows} == {"18", "28", "36", "37", "41", "45"}
     chateauroux = Commune.objects.get(code_insee="36044")

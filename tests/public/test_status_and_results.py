@@ -260,3 +260,30 @@ def test_p2_departement_or_region_typed_in_the_place_field(offer, client):
     assert "Commune inconnue" not in html and "Dans le département <strong>Indre (36)</strong>" in html
     # A town still is a town.
     assert run(q="menuiserie", lieu="Châteauroux (36000)").place.commune.nom == "Châteauroux"
+
+
+def test_p2_spelling_suggestion_and_one_typo_tolerated_in_long_words(offer, client):
+    offer.formation("Comptabilité et gestion")
+    offer.formation("Cuisine")
+    # One typo in a long word: corrected at once, and said plainly.
+    results = run(q="comptabilte")
+    assert results.total == 1 and results.corrected_from == "comptabilte" and results.used_text == "comptabilité"
+    html = client.get(URL, {"q": "comptabilte"}).content.decode()
+    assert "Aucun résultat pour « comptabilte » : résultats pour « <strong>comptabilité</strong> »" in html
+    # Two typos, or a short word: only a suggestion, the search finds nothing.
+    results = run(q="cmptabilte gestoin")
+    assert results.total == 0 and results.suggestion == "comptabilité gestion"
+    html = client.get(URL, {"q": "cusine"}).content.decode()
+    assert 'Vouliez-vous dire <a href="?q=cuisine">cuisine</a> ?' in html
+    assert run(q="xylophone").suggestion == ""  # nothing near: nothing offered
+    # A word of a new formation is known at once (partial rebuild).
+    offer.formation("Maroquinerie")
+    assert run(q="maroquinnerie").used_text == "maroquinerie"
+
+
+def test_p2_spelling_costs_no_query_when_the_search_finds_something(offer, django_assert_num_queries):
+    offer.formation("Comptabilité")
+    form = SearchForm({"q": "comptabilite", "vue": "sessions"})
+    assert form.is_valid()
+    with django_assert_num_queries(3):
+        search(form.cleaned_data)

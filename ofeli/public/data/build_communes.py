@@ -42,7 +42,7 @@ from ofeli.core.regions import REGION_OF_DEPARTEMENT  # noqa: E402
 DEPARTEMENTS = tuple(sorted(REGION_OF_DEPARTEMENT))  # the 101 départements of the 18 regions
 # GeoNames subdivisions « country.admin1.département »: metropolitan France and the five
 # overseas départements, which GeoNames files as countries of their own.
-GEONAMES_COUNTRIES = ("FR.", "GP.", "MQ.", "GF.", "RE.", "YT.")
+OVERSEAS = {"GP": "971", "MQ": "972", "GF": "973", "RE": "974", "YT": "976"}
 OUTPUT = Path(__file__).with_name("communes-france.csv")
 FIELDS = [
     "code_insee", "nom", "departement", "region", "codes_postaux", "latitude", "longitude", "precision", "population"
@@ -78,8 +78,10 @@ def fetch_geonames(workdir):
     for number, line in enumerate(subdivisions, start=1):
         fields = line.split("\t")
         parts = fields[2].split(".") if len(fields) > 2 else []
-        if len(parts) == 3 and fields[2].startswith(GEONAMES_COUNTRIES) and parts[2] in REGION_OF_DEPARTEMENT:
+        if len(parts) == 3 and parts[0] == "FR" and parts[2] in REGION_OF_DEPARTEMENT:
             dept_of_line[str(number)] = parts[2]
+        elif parts and parts[0] in OVERSEAS:  # one département each, whatever the subdivision
+            dept_of_line[str(number)] = OVERSEAS[parts[0]]
     places = {}
     for line in io.StringIO(cities):
         name, _geonameid, subdivision_ids, _country, population, lat, lon = line.rstrip("\n").split("\t")[:7]
@@ -110,6 +112,9 @@ def build(communes, epci, geonames):
         for member in group["membres"]:
             epci_of[member["code"]] = group["code"]
             members[group["code"]].append(member["code"])
+    by_departement = collections.defaultdict(list)
+    for c in rows:
+        by_departement[c["departement"]].append(c)
     out, missing = [], []
     for c in sorted(rows, key=lambda c: c["code"]):
         point, precision = exact[c["code"]], "geonames"
@@ -117,6 +122,13 @@ def build(communes, epci, geonames):
             point, precision = mean([exact[x] for cp in c["codesPostaux"] for x in by_postcode[cp]]), "code_postal"
         if point is None:
             point, precision = mean([exact.get(x) for x in members.get(epci_of.get(c["code"]), [])]), "epci"
+        if point is None:  # the nearest postcodes of the département (same first 4, then 3 digits)
+            for width in (4, 3):
+                prefixes = {cp[:width] for cp in c["codesPostaux"]}
+                near = [exact[x["code"]] for x in by_departement[c["departement"]] if x["codesPostaux"] and x["codesPostaux"][0][:width] in prefixes]
+                point, precision = mean(near), "cp_proche"
+                if point is not None:
+                    break
         if point is None:  # islands outside any EPCI (Bréhat, Sein, Yeu...): GeoNames drops « Île-de- »
             short = re.sub(r"^(ile|iles) (de |d |du |des )?", "", norm(c["nom"]))
             point, precision = geonames.get((c["departement"], short)), "geonames"
