@@ -24,7 +24,7 @@ demo: $(STAMP)
 	$(PY) manage.py load_demo
 	@echo "Mails are written as .eml files in var/mails/"
 	@trap 'kill $$WORKER 2>/dev/null' EXIT INT TERM; \
-	$(PY) manage.py db_worker & WORKER=$$!; \
+	$(PY) manage.py db_worker --no-reload & WORKER=$$!; \
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 ## make test: the whole suite (SQLite by default; DATABASE_URL=postgres://... for PostgreSQL).
@@ -45,7 +45,7 @@ migrate: $(STAMP)
 	$(PY) manage.py createcachetable
 
 worker: $(STAMP)
-	$(PY) manage.py db_worker
+	$(PY) manage.py db_worker --no-reload
 
 ## make prod-check: the production configuration boots with gunicorn on PostgreSQL (S1, as CI does).
 prod-check: $(STAMP)

@@ -20,6 +20,7 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 MAIL_EML_DIR = _TMP / "mails"
+EXPORT_TMP_DIR = _TMP / "tmp"
 LHEO_FLOWS_DIR = Path(os.environ.get("OFELI_LHEO_FLOWS_DIR", _TMP / "flows"))  # set by tests that run commands
 BAN_API_URL = "http://127.0.0.1:9"  # nothing listens: tests that need it start a local server
 BAN_TIMEOUT = 0.5

@@ -60,6 +60,13 @@ class ExportJob(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # R3: a running job is a lease. The worker that builds it (attempt n° ``attempts``) writes
+    # ``heartbeat_at`` every few seconds; a job whose heartbeat stops (worker killed) is
+    # retried a bounded number of times, then failed (``jobs.recover_stale_exports``).
+    attempts = models.PositiveSmallIntegerField("tentatives", default=0)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    worker = models.CharField(max_length=200, blank=True)  # « host:pid » of the running attempt
+    tmp_path = models.CharField(max_length=500, blank=True)  # temporary file of the running attempt
 
     class Meta:
         ordering = ["-created_at"]
@@ -83,6 +90,10 @@ class ExportJob(models.Model):
             and bool(self.file)
             and (self.expires_at is None or self.expires_at > timezone.now())
         )
+
+    @property
+    def can_relaunch(self):
+        return self.status == ExportStatus.FAILED
 
     def can_download(self, user):
         return user.is_authenticated and (self.user_id == user.pk or user.is_carif)

@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.create, name="create"),
     path("mes-exports/", views.panel, name="panel"),
     path("<int:pk>/telecharger/", views.download, name="download"),
+    path("<int:pk>/relancer/", views.relaunch, name="relaunch"),
     path("partenaires/", views.partners, name="partners"),
     # Partner systems (token in « Authorization: Bearer <jeton> » or ?token=).
     path("flux/<str:version>/<str:kind>/", views.flow, name="flow"),

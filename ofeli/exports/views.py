@@ -20,6 +20,8 @@ from django.views.decorators.http import require_GET, require_POST
 from ofeli.core.decorators import carif_required
 
 from .flows import VERSIONS, flow_files
+from .jobs import enqueue, recover_stale_exports
+from .jobs import relaunch as relaunch_job
 from .models import LHEO_VERSION_OF_FORMAT, ExportFormat, ExportJob, ExportStatus, FlowRun, Partner, hash_token
 from .queries import recent_exports
 from .selection import MAX_SELECTED
@@ -62,10 +64,7 @@ def create(request):
         criteria=criteria,
         session_ids=rows[:MAX_SELECTED],
     )
-    from .tasks import build_export
-
-    result = build_export.enqueue(job.pk)
-    ExportJob.objects.filter(pk=job.pk).update(task_id=str(result.id)[:64])
+    enqueue(job)
     scope = (
         f"{len(rows)} ligne{'s' if len(rows) > 1 else ''} sélectionnée{'s' if len(rows) > 1 else ''}"
         if rows
@@ -90,8 +89,28 @@ def create(request):
 @login_required
 @never_cache
 def panel(request):
-    """« Mes exports » (refreshed by htmx while a file is being built)."""
+    """« Mes exports » (refreshed by htmx while a file is being built). A job whose worker
+    died is noticed here too (R3): retried, or failed with « Relancer »."""
+    recover_stale_exports(user=request.user)
     return render(request, "formations/search_exports.html", {"exports": recent_exports(request.user)})
+
+
+@login_required
+@require_POST
+def relaunch(request, pk):
+    """« Relancer » a failed export (R3)."""
+    job = get_object_or_404(ExportJob, pk=pk, user=request.user)
+    if relaunch_job(job, request.user):
+        job.refresh_from_db()
+        if job.status == ExportStatus.DONE:
+            messages.success(request, "Export prêt : cliquez sur l'icône de téléchargement dans « Mes exports ».")
+        elif job.status == ExportStatus.FAILED:
+            messages.error(request, f"L'export n'a pas pu être produit : {job.error}")
+        else:
+            messages.success(request, "Export relancé : le fichier est préparé en arrière-plan, dans « Mes exports ».")
+    else:
+        messages.info(request, "Cet export n'est pas en échec : il n'y a rien à relancer.")
+    return _back(request)
 
 
 @login_required
