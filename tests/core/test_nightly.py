@@ -12,7 +12,15 @@ def test_h2_nightly_runs_every_job(monkeypatch):
 
     monkeypatch.setattr(nightly, "call_command", lambda name, **kw: called.append(name))
     call_command("nightly", "--weekly")
-    assert called == ["rebuild_public_index", "publish_lheo_flows", "purge_exports", "send_mails", "check_links"]
+    assert called == [
+        "rebuild_public_index",
+        "sync_api_offer",
+        "watch_certifications",
+        "publish_lheo_flows",
+        "purge_exports",
+        "send_mails",
+        "check_links",
+    ]
 
 
 def test_h2_nightly_reports_a_failed_job_after_running_the_others(monkeypatch):
@@ -27,7 +35,14 @@ def test_h2_nightly_reports_a_failed_job_after_running_the_others(monkeypatch):
     monkeypatch.setattr(nightly, "call_command", fake)
     with pytest.raises(CommandError, match="publish_lheo_flows"):
         call_command("nightly")
-    assert called == ["rebuild_public_index", "publish_lheo_flows", "purge_exports", "send_mails"]
+    assert called == [
+        "rebuild_public_index",
+        "sync_api_offer",
+        "watch_certifications",
+        "publish_lheo_flows",
+        "purge_exports",
+        "send_mails",
+    ]
 
 
 def test_h2_nightly_end_to_end_publishes_the_flows(settings, tmp_path):
