@@ -13,7 +13,8 @@ from ofeli.core.text import normalize_search
 from ofeli.referentials.models import Certification
 from ofeli.structures.forms import ContactForm, LieuForm
 from ofeli.structures.models import Contact, Lieu, Structure
-from ofeli.structures.places import trainer_lieu
+from ofeli.structures.places import at_address_of, trainer_lieu
+from ofeli.users.perms import accessible_structures
 from ofeli.workflow.enums import HistoryAction
 from ofeli.workflow.history import record
 
@@ -105,10 +106,36 @@ class SessionEditor:
 
     # --- what the user may choose from -------------------------------------------------
 
+    def editable_owner_ids(self):
+        """The session's structures (responsable and formateurs) whose address book the user
+        holds rights on: the responsable always (the user edits its formation)."""
+        if not hasattr(self, "_editable_owner_ids"):
+            if self.user.is_carif:
+                self._editable_owner_ids = set(self.owner_ids)
+            else:
+                mine = set(
+                    accessible_structures(self.user).filter(pk__in=self.owner_ids).values_list("pk", flat=True)
+                )
+                self._editable_owner_ids = mine | {self.structure.pk}
+        return self._editable_owner_ids
+
     def place_choices(self):
+        """F6: the places of the user's own structures in this session, the places already
+        chosen, and, of another structure that is organisme formateur, only its places at its
+        published address (what « default the trainer's address » needs, no more: K1)."""
+        editable = self.editable_owner_ids()
+        foreign = self.owner_ids - editable
         return Lieu.objects.filter(
-            Q(structure_id__in=self.owner_ids) | Q(pk__in=self.sv.places.values("lieu_id"))
+            Q(structure_id__in=editable)
+            | at_address_of(foreign)
+            | Q(pk__in=self.sv.places.values("lieu_id"))
+            | Q(pk__in=self.sv.recruitment_slots.exclude(lieu=None).values("lieu_id"))
         ).select_related("structure")
+
+    def home_for(self, structure):
+        """Where a place at ``structure``'s address is created when it has none: in that
+        structure if the user holds rights on it, else in the session's own structure."""
+        return structure if structure.pk in self.editable_owner_ids() else self.structure
 
     def contact_structure_ids(self):
         """F7: contacts of the user's structures (siège and antennes); staff see those of the
@@ -243,7 +270,7 @@ class SessionEditor:
         trainer = self.sv.trainers.filter(is_principal=True).select_related("structure__live_version").first()
         if trainer is None:
             return True
-        lieu = trainer_lieu(trainer.structure, self.user)
+        lieu = trainer_lieu(trainer.structure, self.user, home=self.home_for(trainer.structure))
         if lieu is None:
             messages.warning(
                 self.request,
@@ -423,7 +450,7 @@ class SessionEditor:
         slot = self.slot_form.save(commit=False)
         slot.session_version = self.sv
         if self.slot_form.cleaned_data.get("use_trainer_address") and not slot.lieu_id:
-            slot.lieu = trainer_lieu(slot.structure, self.user)
+            slot.lieu = trainer_lieu(slot.structure, self.user, home=self.home_for(slot.structure))
         slot.save()
         return True
 

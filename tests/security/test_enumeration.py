@@ -33,9 +33,7 @@ def ask(client, email, capture):
     return response, follow
 
 
-def test_a2_k1_existing_and_unknown_emails_get_the_same_answer(
-    client, mailoutbox, django_capture_on_commit_callbacks
-):
+def test_a2_k1_existing_and_unknown_emails_get_the_same_answer(client, mailoutbox, django_capture_on_commit_callbacks):
     owner = MembershipFactory(user__email="marie.dupont@example.org", user__first_name="Marie").user
     known, known_page = ask(client, "Marie.Dupont@example.org", django_capture_on_commit_callbacks)
     unknown, unknown_page = ask(client, "nouvelle@example.org", django_capture_on_commit_callbacks)

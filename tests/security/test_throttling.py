@@ -120,13 +120,10 @@ def test_a2_k1_creer_mon_compte_is_rate_limited_per_client_address(client):
 def test_a4_k1_mot_de_passe_oublie_is_rate_limited_per_address_and_per_email(client, mailoutbox):
     url = reverse("users:password_reset")
     user = MembershipFactory().user
-    statuses = [
-        Client(REMOTE_ADDR=f"192.0.2.{n}").post(url, {"email": user.email}).status_code for n in range(1, 5)
-    ]
+    statuses = [Client(REMOTE_ADDR=f"192.0.2.{n}").post(url, {"email": user.email}).status_code for n in range(1, 5)]
     assert statuses == [302, 302, 302, 429]  # per e-mail, whatever the address
     statuses = [
-        Client(REMOTE_ADDR=f"192.0.2.{n}").post(url, {"email": "inconnu@example.org"}).status_code
-        for n in range(1, 5)
+        Client(REMOTE_ADDR=f"192.0.2.{n}").post(url, {"email": "inconnu@example.org"}).status_code for n in range(1, 5)
     ]
     assert statuses == [302, 302, 302, 429]  # the same for an address without account
     for n in range(10):
