@@ -11,6 +11,7 @@ import socket
 import tempfile
 import threading
 import time
+import uuid
 from datetime import timedelta
 from pathlib import Path
 
@@ -292,7 +293,74 @@ def recover_stale_exports(now=None, user=None):
             Path(job.tmp_path).unlink(missing_ok=True)
         if job.attempts < max_attempts():
             enqueue(job)
+    return recovered + _recover_lost_starts(now, cutoff, user)
+
+
+def _recover_lost_starts(now, cutoff, user):
+    """Jobs still « en attente » whose task will never start them: its row is missing (the
+    enqueue failed), finished without taking the job, or « RUNNING » for longer than the
+    timeout (the worker died between claiming the task and taking the job). Only with the
+    database task backend, whose task rows can be read. Each new task counts as an attempt."""
+    from django_tasks import task_backends
+    from django_tasks_db.backend import DatabaseBackend
+    from django_tasks_db.models import DBTaskResult
+
+    from .tasks import build_export
+
+    if not isinstance(task_backends[getattr(build_export, "backend", "default")], DatabaseBackend):
+        return 0
+    waiting = ExportJob.objects.filter(status=ExportStatus.PENDING, created_at__lt=cutoff)
+    if user is not None:
+        waiting = waiting.filter(user=user)
+    waiting = list(waiting.only("pk", "attempts", "task_id")[:500])
+    if not waiting:
+        return 0
+    tasks = {
+        str(row["id"]): row
+        for row in DBTaskResult.objects.filter(
+            id__in=[_uuid(job.task_id) for job in waiting if _uuid(job.task_id)]
+        ).values("id", "status", "started_at")
+    }
+    recovered = 0
+    for job in waiting:
+        task = tasks.get(str(_uuid(job.task_id)))
+        if task is not None and (
+            task["status"] == "READY"
+            or (task["status"] == "RUNNING" and task["started_at"] and task["started_at"] >= cutoff)
+        ):
+            continue  # waiting for a worker, or just claimed by one
+        same = ExportJob.objects.filter(pk=job.pk, status=ExportStatus.PENDING, attempts=job.attempts)
+        give_up = job.attempts >= max_attempts()
+        if give_up:
+            taken = same.update(
+                status=ExportStatus.FAILED,
+                error=INTERRUPTED.format(attempts=job.attempts),
+                finished_at=now,
+                expires_at=now + retention(),
+            )
+        else:
+            taken = same.update(attempts=F("attempts") + 1)
+        if not taken:
+            continue
+        recovered += 1
+        logger.warning(
+            "Export n°%s : tâche %s perdue avant le début, %s",
+            job.pk,
+            job.task_id or "absente",
+            "abandon" if give_up else "nouvelle tâche",
+        )
+        if task is not None:
+            _mark_task_lost(job.task_id, now)
+        if not give_up:
+            enqueue(job)
     return recovered
+
+
+def _uuid(value):
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
 
 
 def relaunch(job, user):

@@ -245,3 +245,31 @@ def test_r3_temporary_files_of_dead_jobs_are_swept_not_those_of_running_ones(set
     )
     assert jobs.sweep_tmp_files() == 1
     assert not orphan.exists() and running.exists() and fresh.exists() and other.exists()
+
+
+@pytest.mark.django_db
+def test_r3_a_job_whose_task_was_lost_before_it_started_gets_a_new_task_then_fails(settings):
+    settings.TASKS = DB_TASKS
+    settings.EXPORT_MAX_ATTEMPTS = 2
+    structure = StructureFactory()
+    user = MembershipFactory(structure=structure).user
+    job = ExportJob.objects.create(user=user, structure=structure, format=ExportFormat.EXCEL)
+    jobs.enqueue(job)
+    job.refresh_from_db()
+    assert jobs.recover_stale_exports() == 0  # waiting for a worker is not a lost task
+    # the worker claimed the task, then died before taking the job
+    long_ago = timezone.now() - datetime.timedelta(minutes=10)
+    DBTaskResult.objects.filter(id=job.task_id).update(status="RUNNING", started_at=long_ago)
+    ExportJob.objects.filter(pk=job.pk).update(created_at=long_ago)
+    assert jobs.recover_stale_exports() == 1
+    lost_task = job.task_id
+    job.refresh_from_db()
+    assert job.status == ExportStatus.PENDING and job.attempts == 1 and job.task_id != lost_task
+    assert DBTaskResult.objects.get(id=lost_task).status == "FAILED"
+    assert DBTaskResult.objects.get(id=job.task_id).status == "READY"
+    # lost again, after the last attempt: failed with « Relancer », never « en attente » forever
+    DBTaskResult.objects.filter(id=job.task_id).update(status="RUNNING", started_at=long_ago)
+    ExportJob.objects.filter(pk=job.pk).update(attempts=2)
+    assert jobs.recover_stale_exports() == 1
+    job.refresh_from_db()
+    assert job.status == ExportStatus.FAILED and "Relancer" in job.error
