@@ -73,6 +73,9 @@ def course(formation, version, sessions, *, url, organisme_url, description=""):
             instance["endDate"] = sv.date_fin.isoformat()
         if sv.duree_totale:
             instance["courseWorkload"] = f"PT{sv.duree_totale}H"
+        schedule = _schedule(sv)
+        if schedule:
+            instance["courseSchedule"] = schedule
         places = [_place(p.lieu) for p in sv.places.all()]
         places = [p for p in places if p]
         if places:
@@ -88,7 +91,41 @@ def course(formation, version, sessions, *, url, organisme_url, description=""):
             instance["offers"] = offer
         instances.append(instance)
     data["hasCourseInstance"] = instances
+    category = _category(sessions)
+    if category:
+        data["offers"] = [{"@type": "Offer", "category": category, "url": url}]
     return data
+
+
+def _schedule(sv):
+    """schema.org Schedule of a session: its period and, when entered, its hours per week."""
+    if not (sv.date_debut or sv.date_fin):
+        return None
+    schedule = {"@type": "Schedule"}
+    if sv.date_debut:
+        schedule["startDate"] = sv.date_debut.isoformat()
+    if sv.date_fin:
+        schedule["endDate"] = sv.date_fin.isoformat()
+    if sv.duree_hebdomadaire:
+        schedule["duration"] = f"PT{sv.duree_hebdomadaire}H"
+        schedule["repeatFrequency"] = "P1W"
+    return schedule
+
+
+def _category(sessions):
+    """Google's Course offers category from the financing rows entered (in « Diffusion »):
+    every session publicly funded → « Free » (no cost for the learner), some → « Partially
+    Free », none → « Paid »; no financing entered → nothing said."""
+    funded = []
+    for sv in sessions:
+        rows = list(sv.financements.all())
+        if rows:
+            funded.append(any(f.dispositif.is_public_funds for f in rows))
+    if not funded:
+        return ""
+    if all(funded):
+        return "Free"
+    return "Partially Free" if any(funded) else "Paid"
 
 
 def script(data):

@@ -18,8 +18,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from ofeli.formations.enums import FinancementEtat
-from ofeli.formations.models import Financement, RecruitmentSlot, SessionContact, SessionPlace
+from ofeli.formations.enums import FinancementEtat, ModalitePedagogique
+from ofeli.formations.models import Financement, Formation, RecruitmentSlot, SessionBlocs, SessionContact, SessionPlace
 from ofeli.formations.queries import published_sessions
 from ofeli.referentials import lheo
 from ofeli.structures.models import Contact, Structure
@@ -27,12 +27,15 @@ from ofeli.structures.models import Contact, Structure
 from . import financing, jsonld
 from .communes import suggestions
 from .indexing import level_of, published_formations, slug_of
-from .models import Commune, PublishedFormation
+from .models import Commune, PublishedFormation, PublishedSession
 from .search import MODALITE_SHORT, NIVEAU_LABELS, VIEWS, SearchForm, refused
 from .search import search as run_search
 from .status import TERMINEE, status_of_version
+from .text import words
 
 MAIN_TOWNS_POPULATION = 5000
+SIMILAR = 6
+PEDAGOGIE = dict(ModalitePedagogique.choices)
 
 
 def main_towns():
@@ -142,12 +145,63 @@ def communes(request):
     return render(request, "public/_communes.html", {"labels": labels})
 
 
+def _withdrawn(request, reference):
+    """410 « Cette formation n'est plus proposée » for a formation once published (it has a
+    live version) and now archived, of an organisme no longer diffused, or without any
+    published session; with similar formations of the offer (same certification, else
+    title words, nearest département first). A formation never published stays a 404."""
+    formation = (
+        Formation.objects.filter(reference=reference, live_version__isnull=False)
+        .select_related("live_version__certification", "structure")
+        .first()
+    )
+    if formation is None:
+        raise Http404
+    version = formation.live_version
+    cert = version.certification
+    similar = PublishedFormation.objects.exclude(pk=formation.pk)
+    if cert is not None and (cert.code_rncp or cert.code_rs):
+        same = similar.filter(code_rncp=cert.code_rncp) if cert.code_rncp else similar.filter(code_rs=cert.code_rs)
+    else:
+        same = similar.none()
+    found = list(same.order_by("intitule")[:SIMILAR])
+    if len(found) < SIMILAR:
+        # The title's main word (its longest): « CAP Boucher Tours » → « Boucher ».
+        main_word = max(words(version.intitule), key=len, default="")
+        results = run_search({"q": main_word, "vue": "formations"}, spell=False) if main_word else None
+        seen = {f.pk for f in found}
+        found += [g.formation for g in (results.groups if results else []) if g.formation.pk not in seen]
+    postcode = version.sessions.filter(places__isnull=False).values_list("places__lieu__code_postal", flat=True).first()
+    departement = (postcode or "")[:2]
+    if departement:
+        sessions = PublishedSession.objects.filter(formation__in=[f.pk for f in found], departement=departement)
+        near = set(sessions.values_list("formation_id", flat=True))
+        found.sort(key=lambda f: f.pk not in near)
+    response = render(
+        request,
+        "public/formation_gone.html",
+        {
+            "intitule": version.intitule,
+            "organisme": formation.structure.nom,
+            "similar": found[:SIMILAR],
+            "search_qs": urlencode({"q": version.intitule}),
+            "page_title": "Cette formation n'est plus proposée",
+        },
+        status=410,
+    )
+    return response
+
+
 @require_GET
 def formation_detail(request, reference, slug=""):
-    formation = get_object_or_404(
-        published_formations().select_related("live_version__certification", "structure__live_version"),
-        reference=reference,
+    formation = (
+        published_formations()
+        .select_related("live_version__certification", "structure__live_version")
+        .filter(reference=reference)
+        .first()
     )
+    if formation is None:
+        return _withdrawn(request, reference)
     version = formation.live_version
     expected = slug_of(version.intitule)
     if slug != expected:
@@ -174,11 +228,13 @@ def formation_detail(request, reference, slug=""):
                 queryset=RecruitmentSlot.objects.select_related("lieu", "structure"),
             ),
             "equipements",
+            "cycles",
+            Prefetch("blocs", queryset=SessionBlocs.objects.select_related("certification").prefetch_related("blocs")),
         )
         .order_by("date_debut", "session__reference")
     )
     if not sessions:
-        raise Http404
+        return _withdrawn(request, reference)
     today = timezone.localdate()
     certification = version.certification
     for sv in sessions:
@@ -195,6 +251,7 @@ def formation_detail(request, reference, slug=""):
         )
         for slot in sv.recruitment_slots.all():
             slot.is_past = slot.date is not None and slot.date < today
+        sv.pedagogie = [PEDAGOGIE[c] for c in sv.modalites_pedagogiques or [] if c in PEDAGOGIE]
     current = [sv for sv in sessions if sv.status is not TERMINEE]
     current.sort(key=lambda sv: (sv.status.rank, sv.date_debut or datetime.date.max, sv.session.reference))
     past = [sv for sv in sessions if sv.status is TERMINEE]

@@ -36,6 +36,7 @@ DISPOSITIFS = {
     "CPF01": "98020",
     "SCO01": "98012",
 }
+PUBLIC_FUNDS = {"AFC01", "PRF01", "SCO01"}  # as in ofeli/referentials/data/dispositifs.json
 _counter = itertools.count(1)
 
 
@@ -51,7 +52,13 @@ def dispositif(code):
         code=financeur_code, defaults={"libelle": libelle, "lheo_code": lheo_code}
     )
     obj, _ = rm.Dispositif.objects.get_or_create(
-        code=code, defaults={"libelle": f"Dispositif {code}", "financeur": financeur, "entered_by": "OF"}
+        code=code,
+        defaults={
+            "libelle": f"Dispositif {code}",
+            "financeur": financeur,
+            "entered_by": "OF",
+            "is_public_funds": code in PUBLIC_FUNDS,
+        },
     )
     return obj
 

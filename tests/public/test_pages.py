@@ -143,11 +143,11 @@ def test_h1_pending_change_content_never_on_the_formation_page(client):
     assert "Ébénisterie d'art" in html and "Contenu en attente de validation" not in html
 
 
-def test_h1_unpublished_archived_or_undiffused_formation_is_not_found(client, offer):
+def test_h1_p4_archived_formation_is_gone_and_unpublished_is_not_found(client, offer):
     formation = offer.formation("Archivée")
     formation.archived_at = formation.published_at
     formation.save(update_fields=["archived_at"])
-    assert client.get(reverse("public:formation_short", args=[formation.reference])).status_code == 404
+    assert client.get(reverse("public:formation_short", args=[formation.reference])).status_code == 410
     draft = fm.Formation.objects.create(reference="9999999F", structure=formation.structure)
     assert client.get(reverse("public:formation_short", args=[draft.reference])).status_code == 404
 
