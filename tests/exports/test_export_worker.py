@@ -122,7 +122,10 @@ def assert_killed_mid_run(job):
     job.refresh_from_db()
     assert job.status == ExportStatus.RUNNING and job.heartbeat_at is not None
     assert job.tmp_path and Path(job.tmp_path).exists()  # what a dead worker leaves behind
-    assert DBTaskResult.objects.get(id=job.task_id).status == "RUNNING"
+    task = DBTaskResult.objects.get(id=job.task_id)
+    assert task.status == "RUNNING"
+    # the heartbeat thread beat while the job waited (1 s interval in the worker's settings)
+    assert job.heartbeat_at - task.started_at >= datetime.timedelta(seconds=0.9)
     return job.task_id, Path(job.tmp_path)
 
 
