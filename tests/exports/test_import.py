@@ -277,19 +277,26 @@ def test_h3_a_file_above_the_size_limit_is_refused_unread(tmp_path, offer_file, 
     refused(path, "trop volumineux")
 
 
-def test_h3_a_200_mb_file_with_a_huge_text_node_is_refused_without_loading_it(tmp_path):
-    """200 MB in one text node: the parser's limits (huge_tree off) stop it early."""
+@pytest.mark.parametrize("where", ["formation", "intitule-formation"])
+def test_h3_a_200_mb_file_with_a_huge_text_node_is_refused_without_loading_it(tmp_path, where):
+    """200 MB in one text node: the parser's limits (huge_tree off) stop it early, and the
+    message says what is wrong (issue 15: not « no element found (line 0) »)."""
     big = tmp_path / "enorme.xml"
     chunk = b"a" * (1 << 20)
     with big.open("wb") as stream:
         stream.write(f'<?xml version="1.0"?><lheo xmlns="{NAMESPACES["2.3"]}"><offres><formation>'.encode())
+        if where != "formation":
+            stream.write(b"<domaine-formation><code-FORMACODE>22454</code-FORMACODE></domaine-formation><" + where.encode() + b">")
         for _ in range(200):
             stream.write(chunk)
+        if where != "formation":
+            stream.write(b"</" + where.encode() + b">")
         stream.write(b"</formation></offres></lheo>")
     assert big.stat().st_size > 200 * 1024 * 1024
     started = time.monotonic()
     try:
-        refused(big, "")
+        error = refused(big, "dépasse la limite de sécurité de 10 000 000 caractères (ligne 1, colonne ")
+        assert "no element found" not in str(error)
         assert time.monotonic() - started < 30
     finally:
         big.unlink()  # do not keep 200 MB in pytest's temporary folders
