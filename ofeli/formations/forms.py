@@ -247,6 +247,29 @@ class SessionForm(base.ModelForm):
         return cleaned
 
 
+class DuplicateSessionForm(base.Form):
+    """« Dupliquer » (E6, F2): the dates of the new session, asked before the copy is made;
+    the registration period and the recruitment slots move by the same offset."""
+
+    date_debut = forms.DateField(label="Date de début de la nouvelle session", widget=base.DateInput())
+    date_fin = forms.DateField(label="Date de fin de la nouvelle session", widget=base.DateInput())
+
+    def __init__(self, *args, source, **kwargs):
+        self.source = source
+        super().__init__(*args, **kwargs)
+
+    def clean(self):
+        cleaned = super().clean()
+        debut, fin = cleaned.get("date_debut"), cleaned.get("date_fin")
+        if debut and fin:
+            message = rules.dates_problem(debut, fin) or rules.calendar_year_problem(
+                debut, fin, self.source.a_la_demande, self.source.entree_sortie_permanente
+            )
+            if message:
+                self.add_error("date_fin", message)
+        return cleaned
+
+
 class FinancementForm(base.Form):
     """F8 « Ajouter » : a financeur, then a mesure of that financeur. Which schemes an OF
     may enter itself follows the guide's table (Dispositif.entered_by)."""

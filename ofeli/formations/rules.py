@@ -15,7 +15,14 @@ from .enums import ModaliteEnseignement
 
 TEXT_LIMIT = 3000
 # Fields of the session page's plain form (their input id is id_s-<name>).
-PLAIN_FIELDS = {"date_debut", "date_fin", "modalite_enseignement", "duree_centre", "fin_inscription"}
+PLAIN_FIELDS = {
+    "date_debut",
+    "date_fin",
+    "modalite_enseignement",
+    "duree_centre",
+    "debut_inscription",
+    "fin_inscription",
+}
 EXTRA_MONTH_END = (1, 31)  # « vous pouvez ajouter un mois » after 31/12
 
 
@@ -104,6 +111,67 @@ def slot_overlap_problem(slots):
                 f"{second.heure_debut:%H:%M}-{second.heure_fin:%H:%M})."
             )
     return None
+
+
+# F13: registration and recruitment take place at most this long before the session starts.
+RECRUITMENT_LEAD = 366
+
+
+def stale_dates_problems(sv, slots=None, today=None):
+    """F2, F13: the registration period and the dated recruitment slots of a session must be
+    its own: not already past for a session still to come, not after its end, not more than
+    a year before its start (the dates of last year's session kept on a duplicate). Returns
+    ``(field, message)`` pairs; flagged at save, refused at submission, shown to the Carif."""
+    today = today or datetime.date.today()
+    start, end = sv.date_debut, sv.date_fin
+    if start is None:
+        return []
+    earliest = start - datetime.timedelta(days=RECRUITMENT_LEAD)
+    upcoming = start > today
+    found = []
+
+    def check(value, field, what):
+        if value is None:
+            return
+        if end and value > end:
+            found.append((field, f"{what} ({value:%d/%m/%Y}) est après la fin de la session ({end:%d/%m/%Y})."))
+        elif value < earliest:
+            found.append(
+                (
+                    field,
+                    f"{what} ({value:%d/%m/%Y}) est plus d'un an avant le début de la session ({start:%d/%m/%Y}) : "
+                    "est-ce une date de la session d'origine ? Indiquez les dates de cette session.",
+                )
+            )
+
+    check(sv.debut_inscription, "debut_inscription", "Le début d'inscription")
+    check(sv.fin_inscription, "fin_inscription", "La fin d'inscription")
+    if upcoming and sv.fin_inscription and sv.fin_inscription < today and sv.fin_inscription >= earliest:
+        found.append(
+            (
+                "fin_inscription",
+                f"la fin d'inscription ({sv.fin_inscription:%d/%m/%Y}) est passée alors que la session n'a pas "
+                "commencé : indiquez la période d'inscription de cette session.",
+            )
+        )
+    slots = sv.recruitment_slots.all() if slots is None else slots
+    for slot in slots:
+        if slot.date is None:
+            continue
+        what = f"La plage de recrutement du {slot.date:%d/%m/%Y}"
+        if end and slot.date >= end:
+            continue  # « doit commencer avant la fin de la session »: its own rule below
+        if slot.date < earliest:
+            check(slot.date, "recruitment_slots", what)
+        elif upcoming and slot.date < today:
+            found.append(
+                (
+                    "recruitment_slots",
+                    f"la plage de recrutement du {slot.date:%d/%m/%Y} est passée : supprimez-la ou indiquez une "
+                    "nouvelle date.",
+                )
+            )
+    return [(field, message[0].lower() + message[1:]) for field, message in found]
 
 
 def is_apprenticeship(sv):
@@ -216,6 +284,8 @@ def session_problems(sv, formation, version):
                 "recruitment_slots",
             )
     add(slot_overlap_problem(slots), "recruitment_slots")
+    for field, message in stale_dates_problems(sv, slots):
+        add(message, field)
     if sv.debut_inscription and sv.fin_inscription and sv.fin_inscription < sv.debut_inscription:
         add("la fin d'inscription doit suivre le début d'inscription.", "fin_inscription")
     return problems

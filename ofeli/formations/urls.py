@@ -13,6 +13,11 @@ urlpatterns = [
     path("<str:reference>/demande-de-modification/", views.request_change, name="request_change"),
     path("<str:reference>/sessions/<str:session_reference>/", views.session, name="session"),
     path(
+        "<str:reference>/sessions/<str:session_reference>/dupliquer/",
+        views.duplicate_session,
+        name="duplicate_session",
+    ),
+    path(
         "<str:reference>/sessions/<str:session_reference>/structures/",
         views.trainer_results,
         name="trainer_results",

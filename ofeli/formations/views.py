@@ -21,10 +21,10 @@ from ofeli.structures.models import Structure
 from ofeli.workflow import revisions, services
 
 from .access import get_formation, get_session_version
-from .forms import CertificationChoiceForm, FinancementForm, FormationForm, SessionForm
+from .forms import CertificationChoiceForm, DuplicateSessionForm, FinancementForm, FormationForm, SessionForm
 from .models import Formation, FormationVersion, SessionVersion
 from .queries import STATE_LABELS, formation_state
-from .rules import formation_problems
+from .rules import PLAIN_FIELDS, formation_problems, stale_dates_problems
 from .session_editor import QUESTION_KEY, SessionEditor
 
 NOT_SAVED = (
@@ -210,13 +210,10 @@ def _save_formation_page(request, ctx, form, action):
             sv = services.add_session(ctx.change, request.user)
             return redirect("formations:session", reference, sv.session.reference), saved
         if action.startswith("duplicate:"):
+            # The copy is made once the user has given its dates (F2): see duplicate_session.
             source = get_session_version(ctx, action.split(":", 1)[1])
-            copy = services.duplicate_session(ctx.change, source, request.user)
-            messages.success(
-                request,
-                f"Session dupliquée : nouvelle session {copy.session.reference}. Modifiez ses dates et lieux.",
-            )
-            return redirect("formations:session", reference, copy.session.reference), saved
+            services.save_draft(ctx.change, request.user, "Informations générales de la formation")
+            return redirect("formations:duplicate_session", reference, source.session.reference), saved
         if action.startswith("remove:"):
             services.remove_session(ctx.change, get_session_version(ctx, action.split(":", 1)[1]), request.user)
             messages.success(request, "La session est retirée de la formation.")
@@ -226,6 +223,61 @@ def _save_formation_page(request, ctx, form, action):
         return None, saved
     messages.success(request, "Brouillon sauvegardé.")
     return redirect("formations:detail", reference), saved
+
+
+def next_year(day):
+    """The same day one year later (28/02 for a 29/02)."""
+    if day is None:
+        return None
+    try:
+        return day.replace(year=day.year + 1)
+    except ValueError:
+        return day.replace(year=day.year + 1, day=28)
+
+
+@login_required
+def duplicate_session(request, reference, session_reference):
+    """« Dupliquer » (E6, F2): asks the dates of the new session (next year's by default),
+    then copies every field and moves every other date of the session by the same offset."""
+    ctx = get_formation(request, reference)
+    if not ctx.editing:
+        raise PermissionDenied
+    source = get_session_version(ctx, session_reference)
+    initial = {"date_debut": next_year(source.date_debut), "date_fin": next_year(source.date_fin)}
+    form = DuplicateSessionForm(request.POST or None, source=source, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        debut, fin = form.cleaned_data["date_debut"], form.cleaned_data["date_fin"]
+        try:
+            copy = services.duplicate_session(ctx.change, source, request.user, date_debut=debut, date_fin=fin)
+        except services.WorkflowError as error:
+            messages.error(request, str(error))
+            return redirect("formations:detail", reference)
+        moved = ""
+        if source.date_debut:
+            days = (debut - source.date_debut).days
+            moved = (
+                f" Les dates d'inscription et des modalités de recrutement sont décalées de {days} jour"
+                f"{'s' if abs(days) > 1 else ''} : vérifiez-les."
+            )
+        messages.success(
+            request,
+            f"Session dupliquée : nouvelle session {copy.session.reference} du {debut:%d/%m/%Y} au {fin:%d/%m/%Y}."
+            f"{moved} Vérifiez aussi ses lieux.",
+        )
+        return redirect("formations:session", reference, copy.session.reference)
+    return render(
+        request,
+        "formations/duplicate.html",
+        {
+            "ctx": ctx,
+            "formation": ctx.formation,
+            "version": ctx.version,
+            "source": source,
+            "form": form,
+            "slots": source.recruitment_slots.exclude(date=None),
+            "page_title": f"Dupliquer la session {source.session.reference}",
+        },
+    )
 
 
 def _page_token(ctx, scope, saved, conflict):
@@ -310,6 +362,9 @@ def session(request, reference, session_reference):
                         if editor.action == "save":
                             services.save_draft(ctx.change, request.user, f"Session {sv.session.reference}")
                             messages.success(request, "Session sauvegardée dans le brouillon.")
+                            for _field, message in stale_dates_problems(sv):
+                                # Flagged at save, refused at submission (F2, F13).
+                                messages.warning(request, f"Session {sv.session.reference} : {message}")
                             return redirect(reverse("formations:detail", args=[reference]) + "#sessions")
                         anchor = editor.run()
                     draft_revision = saved  # re-rendered below: the token of this very save
@@ -350,6 +405,10 @@ def session(request, reference, session_reference):
             "trainer_results": trainer_results,
             "trainer_searched": searched,
             "principal_question": request.session.get(QUESTION_KEY) == sv.pk,
+            "date_warnings": [
+                (f"id_s-{field}" if field in PLAIN_FIELDS else field, message)
+                for field, message in stale_dates_problems(sv)
+            ],
             "apprenticeship": sv.financements.filter(dispositif__is_apprenticeship=True).exists(),
             "draft_revision": _page_token(ctx, revisions.session_scope(sv), draft_revision, conflict),
             "conflict": conflict,

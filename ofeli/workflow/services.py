@@ -217,13 +217,32 @@ def add_session(change, user, **fields):
 
 
 @transaction.atomic
-def duplicate_session(change, session_version, user):
-    """« Dupliquer » (E6): every field of the session, under a new Numéro CARIF."""
+def duplicate_session(change, session_version, user, date_debut=None, date_fin=None):
+    """« Dupliquer » (E6): every field of the session, under a new Numéro CARIF. Given the
+    new session dates, every other date of the copy (registration period, dated recruitment
+    slots) moves by the same offset as the start date, so that a session duplicated for the
+    next year never publishes last year's dates (F2, F13)."""
     lock(change)
     ensure_editable(change, user)
     if session_version.formation_version_id != change.formation_version_id:
         raise WorkflowError("Cette session n'appartient pas à la demande en cours.")
     (copy,) = copy_session_versions([session_version], change.formation_version, new_identities=True)
+    if date_debut is not None:
+        offset = date_debut - session_version.date_debut if session_version.date_debut else None
+        copy.date_debut = date_debut
+        if date_fin is not None:
+            copy.date_fin = date_fin
+        elif copy.date_fin and offset is not None:
+            copy.date_fin = copy.date_fin + offset
+        for name in ("debut_inscription", "fin_inscription"):
+            value = getattr(copy, name)
+            # Without a start date to measure from, an old date is not kept: the user enters it.
+            setattr(copy, name, value + offset if value and offset is not None else None)
+        copy.save(update_fields=["date_debut", "date_fin", "debut_inscription", "fin_inscription"])
+        slots = list(copy.recruitment_slots.exclude(date=None))
+        for slot in slots:
+            slot.date = slot.date + offset if offset is not None else None
+        RecruitmentSlot.objects.bulk_update(slots, ["date"])
     return copy
 
 

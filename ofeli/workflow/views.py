@@ -15,6 +15,7 @@ from ofeli.backoffice import services as backoffice
 from ofeli.backoffice.forms import DecisionForm, QueueFilterForm
 from ofeli.core.decorators import carif_required
 from ofeli.formations.models import Formation
+from ofeli.formations.rules import PLAIN_FIELDS, stale_dates_problems
 from ofeli.structures.models import Structure
 
 from . import services
@@ -150,6 +151,7 @@ def review(request, pk):
         "workflow/review.html",
         {
             "change": change,
+            "date_alerts": _date_alerts(change, version),
             "form": form,
             "fields": fields,
             "sessions": sessions,
@@ -165,6 +167,23 @@ def review(request, pk):
             "page_title": f"Demande n°{change.pk}",
         },
     )
+
+
+def _date_alerts(change, version):
+    """F2, F13: sessions of the request whose registration or recruitment dates are past or
+    outside the session (a duplicate that kept last year's dates), shown to the reviewer."""
+    if change.kind != ChangeKind.FORMATION or version is None or not change.is_open:
+        return []
+    sessions = version.sessions.select_related("session").prefetch_related("recruitment_slots")
+    return [
+        {
+            "reference": sv.session.reference,
+            "anchor": f"id_s-{field}" if field in PLAIN_FIELDS else field,
+            "message": message,
+        }
+        for sv in sessions
+        for field, message in stale_dates_problems(sv)
+    ]
 
 
 @carif_required

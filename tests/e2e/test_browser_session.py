@@ -102,12 +102,10 @@ def test_e2_f9_f10_f13_apprenticeship_formation_with_a_complete_session(page):
 def test_e6_f2_duplicate_a_session_for_the_next_year(page):
     formation = published_formation()
     live = formation.live_version.sessions.get()
-    live.date_debut, live.date_fin, live.entree_sortie_permanente = (
-        datetime.date(2026, 1, 1),
-        datetime.date(2026, 12, 31),
-        True,
+    # set up as published (a published version is otherwise read-only)
+    type(live).objects.filter(pk=live.pk).update(
+        date_debut=datetime.date(2026, 1, 1), date_fin=datetime.date(2026, 12, 31), entree_sortie_permanente=True
     )
-    live.save()
     user = formation.change_requests.first().created_by
     user.set_password("Motdepasse!1")
     user.save()
@@ -117,11 +115,14 @@ def test_e6_f2_duplicate_a_session_for_the_next_year(page):
     page.goto(f"/ofeli/formations/{formation.reference}/")
     page.get_by_role("button", name="Demande de modification").click()
     page.get_by_role("button", name=f"Dupliquer la session {live.session.reference}").click()
+    # F2: the dates of the new session are asked first, next year's by default
+    assert page.get_by_label("Date de début de la nouvelle session").input_value() == "2027-01-01"
+    assert page.get_by_label("Date de fin de la nouvelle session").input_value() == "2027-12-31"
+    page.get_by_role("button", name="Dupliquer la session").click()
     page.get_by_text("Session dupliquée").wait_for()
     new_ref = re.search(r"nouvelle session (\d+S)", page.get_by_text("Session dupliquée").inner_text()).group(1)
     assert new_ref != live.session.reference
-    page.get_by_role("textbox", name="Date de début").fill("2027-01-01")
-    page.get_by_role("textbox", name="Date de fin").fill("2027-12-31")
+    assert page.get_by_role("textbox", name="Date de début").input_value() == "2027-01-01"
     page.get_by_role("button", name="Sauvegarder le brouillon").click()
     page.get_by_role("button", name="Soumettre pour validation").click()
     page.get_by_text("Votre demande est envoyée").wait_for()

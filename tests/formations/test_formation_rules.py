@@ -184,6 +184,11 @@ def test_e6_add_and_duplicate_sessions_from_the_list(client):
     sv = change.formation_version.sessions.get()
     base = {"f-intitule": change.formation_version.intitule}
     response = client.post(url, {**base, "action": f"duplicate:{sv.session.reference}"})
+    # « Dupliquer » first asks the dates of the new session (F2), then copies it.
+    dates_url = reverse("formations:duplicate_session", args=[change.formation.reference, sv.session.reference])
+    assert response.status_code == 302 and response.url == dates_url
+    assert change.formation_version.sessions.count() == 1
+    response = client.post(dates_url, {"date_debut": "2027-09-01", "date_fin": "2028-06-30"})
     assert response.status_code == 302
     assert change.formation_version.sessions.count() == 2
     response = client.post(url, {**base, "action": "add_session"})
