@@ -16,7 +16,15 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from ofeli.core.models import next_reference
-from ofeli.formations.models import Formation, FormationVersion, Session, SessionPlace, SessionTrainer, SessionVersion
+from ofeli.formations.models import (
+    Formation,
+    FormationVersion,
+    RecruitmentSlot,
+    Session,
+    SessionPlace,
+    SessionTrainer,
+    SessionVersion,
+)
 from ofeli.structures.models import Structure, StructureVersion
 from ofeli.structures.places import trainer_lieu
 
