@@ -19,13 +19,14 @@ from ofeli.referentials import formacode
 from ofeli.referentials.enums import LabelKind
 from ofeli.referentials.models import Label
 from ofeli.structures.models import Lieu, Structure
-from tests.exports.builders import full_published_formation
+from tests.exports.builders import full_published_formation, publish
 from tests.factories import (
     CertificationFactory,
     ContactFactory,
     DispositifFactory,
     FinanceurFactory,
     LieuFactory,
+    draft_formation,
     published_formation,
 )
 
@@ -111,15 +112,16 @@ def test_h2a_duree_indicative_is_a_delay_hours_in_hour_elements_weekly_in_the_ry
 
 @pytest.mark.parametrize("version", VERSIONS)
 def test_h2a_public_vise_comes_from_the_dispositifs_with_the_formacode_version(version):
-    job_seekers = published_formation(formacodes="42854")
-    sv = first_session(job_seekers)
+    change = draft_formation(formacodes="42854")
     region = FinanceurFactory(code="98010", libelle="Conseil régional", lheo_code="2")
     fm.Financement.objects.create(
-        session_version=sv,
+        session_version=change.formation_version.sessions.get(),
         financeur=region,
         nb_places=10,
         dispositif=DispositifFactory(code="PRF01", financeur=region, publics_vises="80006 82045"),
     )
+    job_seekers = publish(change)
+    sv = first_session(job_seekers)
     nothing_said = published_formation()  # its dispositif names no public
     doc = export(version)
     action = doc.action(sv.session.reference)
@@ -147,7 +149,7 @@ def test_h2a_public_vise_of_the_shipped_dispositifs():
 def test_h2a_recruitment_slot_hours_are_written_10h00():
     formation = published_formation()
     sv = first_session(formation)
-    sv.recruitment_slots.update(
+    fm.RecruitmentSlot.objects.filter(session_version=sv).update(
         date=datetime.date(2026, 6, 2), heure_debut=datetime.time(10), heure_fin=datetime.time(12, 30)
     )
     doc = export("2.3")
@@ -195,18 +197,19 @@ def test_h2a_contact_inscription_without_diffusion_web_never_leaves():
 
 @pytest.mark.parametrize("version", VERSIONS)
 def test_h2a_place_name_pays_and_region_only_for_the_regions_departements(version):
-    formation = published_formation()
-    sv = first_session(formation)
+    change = draft_formation()
     paris = LieuFactory(
-        structure=formation.structure,
+        structure=change.formation.structure,
         nom="Antenne de Paris",
         adresse="1 rue de Rivoli",
         code_postal="75001",
         ville="Paris",
         code_insee="75101",
     )
-    fm.SessionPlace.objects.filter(session_version=sv).delete()
-    fm.SessionPlace.objects.create(session_version=sv, lieu=paris, is_principal=True)
+    draft_sv = change.formation_version.sessions.get()
+    fm.SessionPlace.objects.filter(session_version=draft_sv).delete()
+    fm.SessionPlace.objects.create(session_version=draft_sv, lieu=paris, is_principal=True)
+    sv = first_session(publish(change))
     doc = export(version)
     lieu = doc.all("l:lieu-de-formation", doc.action(sv.session.reference))[0]
     adresse = doc.all("l:coordonnees/l:adresse", lieu)[0]
