@@ -12,6 +12,7 @@ urlpatterns = [
     path("formation/<str:reference>/", views.formation_detail, name="formation_short"),
     path("formation/<str:reference>/<slug:slug>/", views.formation_detail, name="formation"),
     path("organisme/<str:reference>/", views.organisme, name="organisme"),
+    path("plan-du-site/", views.site_plan, name="plan"),
     path("sitemap.xml", sitemap, {"sitemaps": SITEMAPS}, name="sitemap"),
     path("robots.txt", views.robots, name="robots"),
 ]

@@ -28,7 +28,7 @@ from . import financing, jsonld
 from .communes import suggestions
 from .indexing import level_of, published_formations, slug_of
 from .models import Commune, PublishedFormation, PublishedSession
-from .search import MODALITE_SHORT, NIVEAU_LABELS, VIEWS, SearchForm, refused
+from .search import DEPARTEMENTS, MODALITE_SHORT, NIVEAU_LABELS, VIEWS, SearchForm, refused
 from .search import search as run_search
 from .status import TERMINEE, status_of_version
 from .text import words
@@ -307,6 +307,22 @@ def organisme(request, reference):
             ),
             "page_title": structure.nom,
         },
+    )
+
+
+@require_GET
+def site_plan(request):
+    """« Plan du site » (P6): the public pages, the searches by département, the organismes
+    with published offer."""
+    organismes = (
+        Structure.objects.filter(pk__in=PublishedFormation.objects.values("structure_id"))
+        .only("reference", "nom")
+        .order_by("nom")
+    )
+    return render(
+        request,
+        "public/plan.html",
+        {"departements": DEPARTEMENTS, "organismes": list(organismes), "page_title": "Plan du site"},
     )
 
 

@@ -179,3 +179,28 @@ def test_p4_jsonld_offer_category_from_the_financing_entered(client, offer):
     assert jsonld_of(page(client, mixed))["offers"][0]["category"] == "Partially Free"
     none = offer.formation("Paie sans financement", sessions=[{"financements": ()}])
     assert "offers" not in jsonld_of(page(client, none))
+
+
+def test_p6_legal_pages_of_a_french_public_site(client, offer):
+    formation = offer.formation("Menuiserie")
+    accessibility = client.get(reverse("accessibility")).content.decode()
+    for text in [
+        "Déclaration d'accessibilité",
+        "partiellement conforme",
+        "Résultats des tests",
+        "axe-core 4.11.0",
+        "Contenus non accessibles",
+        "Voies de recours",
+        "Défenseur des droits",
+    ]:
+        assert text in accessibility, text
+    legal = client.get(reverse("legal")).content.decode()
+    assert "Directeur de la publication" in legal and "GeoNames" in legal and "Licence Ouverte" in legal
+    personal = client.get(reverse("personal_data")).content.decode()
+    assert "Site public Formation Centre-Val de Loire" in personal and "aucun" in personal
+    plan = client.get(reverse("public:plan")).content.decode()
+    assert "Plan du site" in plan
+    assert f'href="/organisme/{formation.structure.reference}/"' in plan
+    assert 'href="/?dpt=36">Formations dans le département Indre (36)' in plan
+    for name in ("accessibility", "legal", "personal_data"):
+        assert f'href="{reverse(name)}"' in plan
