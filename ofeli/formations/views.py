@@ -125,7 +125,7 @@ def detail(request, reference):
     draft_revision = None
     if request.method == "POST":
         if not ctx.editing:
-            raise PermissionDenied
+            return _not_editable(request, ctx, redirect("formations:detail", reference))
         form = FormationForm(request.POST, instance=ctx.version, prefix="f")
         action = request.POST.get("action", "save")
         if action == "cancel":
@@ -195,6 +195,17 @@ def detail(request, reference):
             "page_title": f"Formation {formation.reference}",
         },
     )
+
+
+def _not_editable(request, ctx, response):
+    """A post to a page whose request was sent, decided or deleted before it arrived (R2):
+    refused with a message, or 403 for a user who may not edit the formation at all."""
+    if not ctx.may_edit:
+        raise PermissionDenied
+    status = ctx.change.get_status_display() if ctx.change else None
+    reason = f"elle est « {status} »" if status else "elle a été traitée ou supprimée entre-temps"
+    messages.error(request, f"Vos saisies ne sont pas enregistrées : cette demande n'est plus modifiable, {reason}.")
+    return response
 
 
 def _save_formation_page(request, ctx, form, action):
@@ -330,7 +341,7 @@ def session(request, reference, session_reference):
     ctx = get_formation(request, reference)
     sv = get_session_version(ctx, session_reference)
     if request.method == "POST" and not ctx.editing:
-        raise PermissionDenied
+        return _not_editable(request, ctx, redirect("formations:session", reference, session_reference))
     editing = {}
     conflict = None
     draft_revision = None

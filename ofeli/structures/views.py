@@ -118,7 +118,16 @@ def _post_record(request, structure, rec):
                 )
         return redirect(_detail_url(structure))
     if not rec.editing:
-        raise PermissionDenied
+        # The user reaches the structure (_get_structure); the request was sent, decided or
+        # deleted before this post arrived (R2).
+        messages.error(
+            request,
+            "Vos saisies ne sont pas enregistrées : cette demande n'est plus modifiable, "
+            + (
+                f"elle est « {rec.change.get_status_display()} »." if rec.change else "elle a été traitée ou supprimée."
+            ),
+        )
+        return redirect(_detail_url(structure))
     if action == "cancel":
         if rec.staff_correction:
             raise PermissionDenied

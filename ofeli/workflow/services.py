@@ -30,6 +30,7 @@ from ofeli.structures.places import trainer_lieu
 
 from . import notifications, revisions, rules
 from .enums import EDITABLE_STATUSES, OPEN_STATUSES, ChangeKind, ChangeStatus, HistoryAction
+from .guards import PublishedVersionError
 from .history import record
 from .models import ChangeRequest, DraftRevision
 from .signals import send_offer_changed
@@ -191,7 +192,10 @@ def editing(change, user, scope, token):
                 )
         except IntegrityError:
             raise StaleDraft(revisions.conflict(change, scope, current, current + 1)) from None
-        yield current + 1
+        try:
+            yield current + 1
+        except PublishedVersionError as error:  # the model layer's last word (guards.py)
+            raise WorkflowError(str(error)) from None
 
 
 def ensure_editable(change, user=None):
