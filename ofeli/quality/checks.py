@@ -12,7 +12,8 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from ofeli.exports.lheo import offer_sessions, published_formations
-from ofeli.formations.models import SessionContact, SessionPlace
+from ofeli.formations.models import Formation, SessionContact, SessionPlace
+from ofeli.formations.queries import published_sessions
 from ofeli.structures.models import Contact, Lieu, Structure
 from ofeli.users.models import Membership
 from ofeli.workflow.enums import ChangeStatus
@@ -56,17 +57,26 @@ def _links_structures():
 
 
 def _ended_sessions():
+    """Still in the live version of their formation, not archived: whether or not the LHEO
+    flows still carry them (they drop sessions ended long ago), the structure has not
+    withdrawn them."""
     limit = timezone.localdate() - timedelta(days=settings.QUALITY_ENDED_DAYS)
-    return offer_sessions().filter(date_fin__lt=limit)
+    return published_sessions().filter(date_fin__lt=limit)
+
+
+def _online_formations():
+    return Formation.objects.filter(
+        live_version__isnull=False, archived_at__isnull=True, structure__etat__is_diffused=True
+    )
 
 
 def _formations_without_open_session():
     today = timezone.localdate()
-    open_sessions = offer_sessions().filter(
+    open_sessions = published_sessions().filter(
         Q(date_fin__isnull=True) | Q(date_fin__gte=today) | Q(entree_sortie_permanente=True),
         formation_version=OuterRef("live_version"),
     )
-    return published_formations().filter(~Exists(open_sessions))
+    return _online_formations().filter(~Exists(open_sessions))
 
 
 def _flagged_sessions():

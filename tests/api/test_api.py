@@ -114,14 +114,16 @@ def test_j1_session_carries_carif_number_dates_places_financing_certification_an
 
 
 def test_j1_only_web_contacts_are_published(api):
-    formation = published_formation()
-    sv = formation.live_version.sessions.first()
+    from tests.exports.builders import publish
     from tests.factories import ContactFactory
 
-    hidden = ContactFactory(structure=formation.structure, diffusion_web=False)
-    shown = ContactFactory(structure=formation.structure, diffusion_web=True)
+    draft = draft_formation()
+    sv = draft.formation_version.sessions.first()
+    hidden = ContactFactory(structure=draft.structure, diffusion_web=False)
+    shown = ContactFactory(structure=draft.structure, diffusion_web=True)
     fm.SessionContact.objects.create(session_version=sv, contact=hidden, type_contact="3")
     fm.SessionContact.objects.create(session_version=sv, contact=shown, type_contact="3")
+    publish(draft)
     sync()
     contacts = get(api, f"sessions/{sv.session.reference}/").json()["contacts"]
     assert [c["reference"] for c in contacts] == [shown.reference]

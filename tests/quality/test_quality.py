@@ -26,8 +26,10 @@ from tests.factories import (
     MembershipFactory,
     StaffFactory,
     StructureFactory,
+    draft_formation,
     published_formation,
 )
+from tests.exports.builders import publish
 
 pytestmark = pytest.mark.django_db
 FRANCE_COMPETENCES = Path(__file__).resolve().parent.parent / "backoffice" / "fixtures" / "france_competences.xml"
@@ -111,12 +113,13 @@ def _successor_case():
     old.save()
     old_blocs = [BlocFactory(certification=old, code=f"RNCP31677BC{n:02d}") for n in (1, 2, 3)]
     new_blocs = [BlocFactory(certification=new, code=f"RNCP37949BC{n:02d}") for n in (1, 2, 3, 4)]
-    formation = published_formation(certification=old)
-    sv = formation.live_version.sessions.get()
+    draft = draft_formation(certification=old)
+    sv = draft.formation_version.sessions.get()
     row = fm.SessionBlocs.objects.create(session_version=sv, certification=old, type_validation="0")  # partielle
     row.blocs.set([old_blocs[0], old_blocs[2]])
     total = fm.SessionBlocs.objects.create(session_version=sv, certification=old, type_validation="1")
     total.blocs.set(old_blocs)
+    formation = publish(draft)
     watch()
     return formation, old, new, new_blocs
 
@@ -173,7 +176,12 @@ def messy_offer(settings):
     """One example of each quality problem, plus clean offer that must not be listed."""
     settings.QUALITY_ENDED_DAYS = 30
     published_formation()  # clean
-    broken = published_formation(intitule="Formation au lien cassé")
+    draft = draft_formation(intitule="Formation au lien cassé")
+    mute = ContactFactory(structure=draft.structure, email="", telephone="")
+    fm.SessionContact.objects.create(
+        session_version=draft.formation_version.sessions.get(), contact=mute, type_contact="3"
+    )
+    broken = publish(draft)
     broken.link_error = "404 Not Found"
     broken.save(update_fields=["link_error"])
     broken.structure.link_error = "Délai dépassé"
@@ -184,9 +192,6 @@ def messy_offer(settings):
     )
     lieu = Lieu.objects.filter(structure=ended.structure).first()
     Lieu.objects.filter(pk=lieu.pk).update(latitude=None, longitude=None)
-    sv = broken.live_version.sessions.get()
-    mute = ContactFactory(structure=broken.structure, email="", telephone="")
-    fm.SessionContact.objects.create(session_version=sv, contact=mute, type_contact="3")
     inactive = CertificationFactory(code_certifinfo="3001", code_rncp="3001", etat=CertificationState.INACTIVE)
     published_formation(certification=inactive)
     watch()
