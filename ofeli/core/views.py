@@ -4,6 +4,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from ofeli.formations.queries import dashboard_counters
+from ofeli.mails.outbox import unsent as unsent_mails
 from ofeli.messaging.models import Message
 from ofeli.structures.models import Structure
 from ofeli.users.enums import AccountRequestStatus
@@ -30,6 +31,7 @@ def dashboard(request):
         context["carif"]["messages"] = Message.objects.filter(from_carif=False, read_at__isnull=True).count()
         context["carif"]["hors_delai"] = late_requests().count()
         context["carif"]["certifications"] = open_flags().count()
+        context["carif"]["mails"] = unsent_mails().count()  # R4
     elif structure is None:
         return redirect("choose_structure")
     if structure is not None:

@@ -283,3 +283,12 @@ def test_r4_i1_a_message_to_several_structures_mails_each_structure_users(
     for structure in structures:
         mail = OutgoingMail.objects.filter(structure=structure).first()
         assert mail.url.endswith(f"?structure={structure.reference}")
+
+
+def test_r4_the_staff_dashboard_counts_unsent_mails(client):
+    OutgoingMail.objects.create(kind=MailKind.OTHER, to="x@example.org", subject="Autre", status=MailStatus.FAILED)
+    OutgoingMail.objects.create(kind=MailKind.OTHER, to="y@example.org", subject="Envoyé", status=MailStatus.SENT)
+    client.force_login(StaffFactory())
+    html = client.get(reverse("dashboard")).content.decode()
+    assert re.search(r'<span class="app-counter">1</span><br>Mails non envoyés', html)
+    assert f'href="{reverse("mails:unsent")}"' in html
