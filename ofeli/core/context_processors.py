@@ -5,4 +5,8 @@ def site(request):
     return {
         "SITE_NAME": settings.SITE_NAME,
         "CARIF_NAME": settings.CARIF_NAME,
+        "REGION_NAME": settings.REGION_NAME,
+        "PUBLIC_SITE_NAME": settings.PUBLIC_SITE_NAME,
+        # « la région Centre-Val de Loire » / « la France » (S2: a national instance)
+        "REGION_AREA": "la France" if settings.REGION.national else f"la région {settings.REGION_NAME}",
     }

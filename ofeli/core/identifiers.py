@@ -13,6 +13,8 @@ from stdnum.exceptions import ValidationError as StdnumError
 from stdnum.fr import siren as stdnum_siren
 from stdnum.fr import siret as stdnum_siret
 
+from .regions import REGIONS
+
 _DIGITS = re.compile(r"\s+")
 
 
@@ -65,11 +67,13 @@ def validate_nda(value, *, region=None):
     region_code, departement = value[:2], value[2:4]
     if region is not None and region_code != region:
         raise ValidationError(
-            f"Ce numéro de déclaration d'activité n'a pas été délivré en région Centre-Val de Loire : "
+            f"Ce numéro de déclaration d'activité n'a pas été délivré en région {settings.REGION_NAME} : "
             f"il doit commencer par {region}.",
             code="nda_region",
         )
-    if region_code == settings.REGION_CODE and departement not in settings.REGION_DEPARTEMENTS:
+    # S2: the départements of the NDA's region when it is one of this instance's regions.
+    own = REGIONS[region_code][1] if settings.REGION.has_nda_region(region_code) else ()
+    if own and all(d.isdigit() and len(d) == 2 for d in own) and departement not in own:
         raise ValidationError(
             f"Les chiffres 3 et 4 du numéro de déclaration d'activité ({departement}) ne sont pas "
             f"un département de la région {region_code}.",
@@ -79,7 +83,8 @@ def validate_nda(value, *, region=None):
 
 
 def nda_is_in_region(value):
-    return compact(value)[:2] == settings.REGION_CODE
+    """True for an NDA delivered in the instance's region (any French region, nationally)."""
+    return settings.REGION.has_nda_region(compact(value)[:2])
 
 
 _UAI_LETTERS = "ABCDEFGHJKLMNPRSTUVWXYZ"  # 23 letters: I, O and Q are never used

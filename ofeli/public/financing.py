@@ -21,9 +21,11 @@ The AIF (aide individuelle à la formation of France Travail) is entered as CPR0
 « Financement de la session »): it appears under « Financement individuel ».
 """
 
+from django.conf import settings
+
 KINDS = [
     ("france_travail", "France Travail"),
-    ("region", "Région Centre-Val de Loire"),
+    ("region", "Conseil régional" if settings.REGION.national else f"Région {settings.REGION_NAME}"),  # S2
     ("cpf", "Compte personnel de formation (CPF)"),
     ("apprentissage", "Apprentissage"),
     ("professionnalisation", "Contrat de professionnalisation"),

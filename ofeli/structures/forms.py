@@ -16,6 +16,7 @@ from django.template.defaultfilters import filesizeformat
 
 from ofeli.core import forms as base
 from ofeli.core.models import next_reference
+from ofeli.core.regions import departement_of_postcode
 from ofeli.core.text import normalize_search
 from ofeli.core.uploads import DOCUMENT_EXTENSIONS, validate_upload
 from ofeli.referentials import lheo
@@ -500,6 +501,7 @@ class LieuForm(base.Form):
         value = self.cleaned_data["code_postal"].strip()
         if not (value.isdigit() and len(value) == 5):
             raise forms.ValidationError("Le code postal comporte 5 chiffres.")
-        if value[:2] not in settings.REGION_DEPARTEMENTS:
-            raise forms.ValidationError("Le lieu de formation doit se trouver en région Centre-Val de Loire.")
+        if departement_of_postcode(value) not in settings.REGION_DEPARTEMENTS:
+            where = "en France" if settings.REGION.national else f"en région {settings.REGION_NAME}"
+            raise forms.ValidationError(f"Le lieu de formation doit se trouver {where}.")
         return value
