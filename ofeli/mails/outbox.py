@@ -208,6 +208,30 @@ def resend(mail, staff):
     return True
 
 
+def resend_all(staff):
+    """« Renvoyer tous les mails non envoyés »: a new round for every mail given up. Returns
+    the number of mails."""
+    from ofeli.workflow.enums import HistoryAction
+    from ofeli.workflow.history import record
+
+    with transaction.atomic():
+        ids = list(
+            OutgoingMail.objects.select_for_update()
+            .filter(status=MailStatus.FAILED)
+            .values_list("pk", flat=True)[:5000]
+        )
+        if not ids:
+            return 0
+        OutgoingMail.objects.filter(pk__in=ids, status=MailStatus.FAILED).update(
+            status=MailStatus.PENDING, attempts=0, next_attempt_at=None, claimed_at=None
+        )
+        record(HistoryAction.STAFF_EDIT, staff, details=f"{len(ids)} mail(s) non envoyé(s) renvoyé(s)")
+        for start in range(0, len(ids), 200):
+            batch = ids[start : start + 200]
+            transaction.on_commit(lambda batch=batch: enqueue(batch), robust=True)
+    return len(ids)
+
+
 def unsent():
     """Mails that are not sent and need a look: given up, failed at least once, or waiting
     longer than they should (no worker running)."""

@@ -21,6 +21,17 @@ def unsent(request):
 
 @carif_required
 @require_POST
+def resend_all(request):
+    count = outbox.resend_all(request.user)
+    if count:
+        flash.success(request, f"{count} mail{'s' if count > 1 else ''} remis en file d'envoi.")
+    else:
+        flash.info(request, "Aucun mail abandonné à renvoyer.")
+    return redirect("mails:unsent")
+
+
+@carif_required
+@require_POST
 def resend(request, pk):
     mail = get_object_or_404(OutgoingMail.objects.defer("body"), pk=pk)
     if outbox.resend(mail, request.user):

@@ -292,3 +292,40 @@ def test_r4_the_staff_dashboard_counts_unsent_mails(client):
     html = client.get(reverse("dashboard")).content.decode()
     assert re.search(r'<span class="app-counter">1</span><br>Mails non envoyés', html)
     assert f'href="{reverse("mails:unsent")}"' in html
+
+
+def test_r4_renvoyer_tous_gives_every_abandoned_mail_a_new_round(
+    client, django_capture_on_commit_callbacks, mailoutbox
+):
+    for n in range(3):
+        OutgoingMail.objects.create(
+            kind=MailKind.OTHER, to=f"x{n}@example.org", subject=f"Mail {n}", body="Texte", status=MailStatus.FAILED
+        )
+    staff = StaffFactory()
+    client.force_login(staff)
+    assert "Renvoyer tous les mails non envoyés" in client.get(reverse("mails:unsent")).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("mails:resend_all"))
+    assert response.status_code == 302
+    assert OutgoingMail.objects.filter(status=MailStatus.SENT).count() == 3 and len(mailoutbox) == 3
+    assert HistoryEntry.objects.filter(author=staff, details__contains="3 mail(s)").exists()
+    client.force_login(MembershipFactory().user)
+    assert client.post(reverse("mails:resend_all")).status_code == 403
+
+
+def test_r4_with_the_database_task_backend_a_failed_mail_gets_a_deferred_task(
+    settings, smtp_down, django_capture_on_commit_callbacks
+):
+    from django_tasks_db.models import DBTaskResult
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+    with django_capture_on_commit_callbacks(execute=True):
+        mail = outbox.queue("a@example.org", "Sujet", "Texte", kind=MailKind.OTHER)
+    (first,) = DBTaskResult.objects.all()
+    assert first.args_kwargs["args"] == [[mail.pk]] and first.status == "READY"
+    outbox.deliver([mail.pk])  # what the worker runs
+    mail.refresh_from_db()
+    assert mail.status == MailStatus.PENDING and mail.attempts == 1
+    retry = DBTaskResult.objects.exclude(pk=first.pk).get()
+    assert retry.run_after == mail.next_attempt_at  # the worker takes it when it is due
+    assert retry.run_after - timezone.now() > datetime.timedelta(seconds=50)
