@@ -241,6 +241,15 @@ def unsent():
     )
 
 
+def purge_old(now=None):
+    """Sent mails are kept ``MAIL_KEEP_SENT_DAYS`` (30) days, for questions (« l'ai-je reçu ? »),
+    then deleted with their body (personal data); mails never sent stay until handled."""
+    now = now or timezone.now()
+    days = getattr(settings, "MAIL_KEEP_SENT_DAYS", 30)
+    deleted, _ = OutgoingMail.objects.filter(status=MailStatus.SENT, sent_at__lt=now - timedelta(days=days)).delete()
+    return deleted
+
+
 def retry_due(now=None):
     """Re-enqueue the mails that are due; mails « Envoi en cours » for too long (worker killed
     while sending) go back to « En attente d'envoi ». Returns the number enqueued."""

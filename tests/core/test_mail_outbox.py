@@ -5,6 +5,7 @@ also reaches the structure's users by e-mail, with a link to the structure's thr
 
 import datetime
 import logging
+import os
 import re
 import socket
 
@@ -329,3 +330,27 @@ def test_r4_with_the_database_task_backend_a_failed_mail_gets_a_deferred_task(
     retry = DBTaskResult.objects.exclude(pk=first.pk).get()
     assert retry.run_after == mail.next_attempt_at  # the worker takes it when it is due
     assert retry.run_after - timezone.now() > datetime.timedelta(seconds=50)
+
+
+def test_r4_send_mails_command_retries_what_is_due_and_forgets_old_sent_mails(mailoutbox):
+    from django.core.management import call_command
+
+    old = timezone.now() - datetime.timedelta(days=31)
+    OutgoingMail.objects.create(
+        kind=MailKind.OTHER, to="a@example.org", subject="Ancien", status=MailStatus.SENT, sent_at=old
+    )
+    kept = OutgoingMail.objects.create(
+        kind=MailKind.OTHER, to="b@example.org", subject="Jamais parti", status=MailStatus.FAILED
+    )
+    due = OutgoingMail.objects.create(
+        kind=MailKind.OTHER,
+        to="c@example.org",
+        subject="À réessayer",
+        body="Texte",
+        attempts=1,
+        next_attempt_at=timezone.now() - datetime.timedelta(seconds=1),
+    )
+    call_command("send_mails", stdout=open(os.devnull, "w"))  # noqa: SIM115
+    assert set(OutgoingMail.objects.values_list("pk", flat=True)) == {kept.pk, due.pk}
+    due.refresh_from_db()
+    assert due.status == MailStatus.SENT and [m.subject for m in mailoutbox] == ["À réessayer"]

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from ofeli.mails.outbox import retry_due, unsent
+from ofeli.mails.outbox import purge_old, retry_due, unsent
 
 
 class Command(BaseCommand):
@@ -8,6 +8,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         count = retry_due()
+        purge_old()
         self.stdout.write(
             f"{count} mail{'s' if count > 1 else ''} remis en file d'envoi ; {unsent().count()} non envoyé(s)."
         )
