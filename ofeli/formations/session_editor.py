@@ -101,6 +101,7 @@ class SessionEditor:
         self.data = request.POST if request.method == "POST" else None
         self.action = (self.data or {}).get("action", "")
         self.duplicates = []
+        self.asked = False  # the principal trainer changed: « mettre à jour ... ? » is asked
         trainer_ids = list(sv.trainers.values_list("structure_id", flat=True))
         self.owner_ids = {self.structure.pk, *trainer_ids}
 
@@ -196,6 +197,45 @@ class SessionEditor:
             initial={"structure": self.principal_trainer_id() or self.structure.pk},
         )
 
+    # The panels of the page (their <details> id and title) and the form each one posts.
+    PANELS = {
+        "add_financement": ("fin_form", "add-financement", "Ajouter un financement"),
+        "create_place": ("lieu_form", "create-place", "Créer un nouveau lieu de formation"),
+        "locate_place": ("lieu_form", "create-place", "Créer un nouveau lieu de formation"),
+        "add_contact": ("contact_form", "add-contact", "Ajouter un contact"),
+        "create_contact": ("new_contact_form", "create-contact", "Créer un nouveau contact"),
+        "add_cycle": ("cycle_form", "add-cycle", "Ajouter un cycle"),
+        "add_blocs": ("blocs_form", "add-blocs", "Ajouter des blocs de compétences"),
+        "add_equipement": ("equipement_form", "add-equipement", "Ajouter un équipement"),
+        "add_slot": ("slot_form", "add-slot", "Ajouter une modalité de recrutement"),
+    }
+
+    def open_panel(self):
+        """The id of the panel of the refused action, re-opened on the page (or "")."""
+        panel = self.PANELS.get(self.action)
+        return panel[1] if panel else ""
+
+    def error_items(self, form):
+        """Every error of the page (the session's fields, then the refused panel's), each with
+        the id of its field, for the error summary at the top of the page (one link each)."""
+        items = []
+        forms = [(form, "", "")]
+        panel = self.PANELS.get(self.action)
+        if panel and getattr(self, panel[0], None) is not None:
+            forms.append((getattr(self, panel[0]), panel[1], panel[2]))
+        for bound, panel_id, panel_title in forms:
+            if not bound.is_bound:
+                continue
+            for name, errors in bound.errors.items():
+                if name == "__all__" or name not in bound.fields:
+                    anchor, label = panel_id or "session-form", panel_title or "Session"
+                else:
+                    field = bound[name]
+                    anchor = field.id_for_label or field.auto_id or panel_id
+                    label = f"{panel_title} — {field.label}" if panel_title else str(field.label)
+                items.extend({"anchor": anchor, "label": label, "message": str(e)} for e in errors)
+        return items
+
     def principal_trainer_id(self):
         return self.sv.trainers.filter(is_principal=True).values_list("structure_id", flat=True).first()
 
@@ -209,6 +249,8 @@ class SessionEditor:
         if handler is None:
             return ""
         done = handler(arg) if arg else handler()
+        if done and self.asked:
+            return "#principal-question"  # the question is drawn where the page opens (F3)
         return anchor_for(kind) if done else None
 
     def do_stay(self):
@@ -258,6 +300,7 @@ class SessionEditor:
 
     def ask_principal_question(self):
         self.request.session[QUESTION_KEY] = self.sv.pk
+        self.asked = True
 
     def do_principal_update_no(self):
         self.request.session.pop(QUESTION_KEY, None)
@@ -277,7 +320,11 @@ class SessionEditor:
                 f"L'adresse de {trainer.structure.nom} est incomplète : choisissez ou créez le lieu de formation.",
             )
             return True
-        self.sv.places.update(is_principal=False)
+        # The principal place is *updated*: the former one (the previous trainer's address)
+        # leaves the session, so that switching back and forth never publishes it (F3).
+        former = self.sv.places.filter(is_principal=True).exclude(lieu=lieu).select_related("lieu").first()
+        if former is not None:
+            former.delete()
         place, created = SessionPlace.objects.get_or_create(
             session_version=self.sv, lieu=lieu, defaults={"is_principal": True}
         )
@@ -285,7 +332,8 @@ class SessionEditor:
             SessionPlace.objects.filter(pk=place.pk).update(is_principal=True)
         self.sv.lieu_inscription = lieu
         self.sv.save(update_fields=["lieu_inscription"])
-        messages.success(self.request, f"Lieu de formation principal et lieu d'inscription : {lieu}.")
+        replaced = f" (remplace {former.lieu})" if former is not None else ""
+        messages.success(self.request, f"Lieu de formation principal et lieu d'inscription : {lieu}{replaced}.")
         return True
 
     # F6 lieux

@@ -416,6 +416,10 @@ def session(request, reference, session_reference):
             "trainer_results": trainer_results,
             "trainer_searched": searched,
             "principal_question": request.session.get(QUESTION_KEY) == sv.pk,
+            # A refused action comes back with every error listed at the top (U1) and its
+            # panel open.
+            "error_items": editor.error_items(form) if request.method == "POST" else [],
+            "open_panel": editor.open_panel() if request.method == "POST" else "",
             "date_warnings": [
                 (f"id_s-{field}" if field in PLAIN_FIELDS else field, message)
                 for field, message in stale_dates_problems(sv)

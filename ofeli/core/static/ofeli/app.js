@@ -85,6 +85,47 @@
       }
     });
   }
+  // U1: after a refused action the error summary (or the error message) at the top of the
+  // page takes the focus, so that it is seen and read; a link to a field inside a folded
+  // panel (<details>) opens the panel, scrolls the field into view and focuses it. A page
+  // opened on an anchor (#principal-question) focuses that block when it asks to.
+  function openPanelsOf(target) {
+    for (var el = target && target.parentElement; el; el = el.parentElement) {
+      if (el.tagName === "DETAILS" && !el.open) el.open = true;
+    }
+  }
+  function reveal(target) {
+    openPanelsOf(target);
+    if (target.tagName === "DETAILS") target.open = true;
+    target.scrollIntoView({ block: target.matches("input, select, textarea") ? "center" : "start" });
+    target.focus({ preventScroll: true });
+  }
+  function setupErrorFocus() {
+    var id = decodeURIComponent(window.location.hash.slice(1));
+    var anchored = id ? document.getElementById(id) : null;
+    if (anchored && anchored.closest(".fr-tabs__panel")) anchored = null; // setupTabLinks does it
+    var summary = document.querySelector("[data-error-summary]") || document.querySelector("[data-error-message]");
+    if (summary) {
+      summary.scrollIntoView({ block: "start" });
+      summary.focus({ preventScroll: true });
+    } else if (anchored) {
+      openPanelsOf(anchored);
+      if (anchored.hasAttribute("data-focus-on-load") || anchored.matches("input, select, textarea")) {
+        anchored.scrollIntoView({ block: "center" });
+        anchored.focus({ preventScroll: true });
+      }
+    }
+    document.addEventListener("click", function (e) {
+      var link = e.target.closest && e.target.closest('a[href^="#"]');
+      if (!link || link.getAttribute("href").length < 2) return;
+      var target = document.getElementById(decodeURIComponent(link.getAttribute("href").slice(1)));
+      if (!target || target.closest(".fr-tabs__panel")) return;
+      e.preventDefault();
+      window.history.replaceState(null, "", link.getAttribute("href"));
+      if (!target.matches("input, select, textarea, button, a, [tabindex]")) target.setAttribute("tabindex", "-1");
+      reveal(target);
+    });
+  }
   function init(root) { setupCounters(root); setupDurations(root); }
   // Behaviours declared in the markup, so that templates need no inline handler (the
   // Content-Security-Policy forbids them, S1); delegated, so they work on htmx swaps too.
@@ -114,6 +155,6 @@
     var target = document.getElementById(element.getAttribute("data-check"));
     if (target) target.checked = true;
   }
-  document.addEventListener("DOMContentLoaded", function () { setupMenu(); setupTabLinks(); init(document); });
+  document.addEventListener("DOMContentLoaded", function () { setupMenu(); setupTabLinks(); setupErrorFocus(); init(document); });
   document.addEventListener("htmx:afterSwap", function (e) { init(e.target); });
 })();

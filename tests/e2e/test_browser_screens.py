@@ -1,0 +1,112 @@
+"""Issue 10 in Chromium: errors in view after a refused action (U1, F13), the principal
+trainer question in view and no leftover place (F3), the header at narrow widths (B1).
+Every test fails on any JavaScript or console error of the pages it visits."""
+
+import datetime
+
+import pytest
+
+from ofeli.formations.models import RecruitmentSlot, SessionTrainer
+from ofeli.structures.models import StructureVersion
+from tests.e2e.helpers import WIDTHS, in_viewport, is_focused, login, watch
+from tests.factories import StructureFactory, draft_formation
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def session_url(change):
+    sv = change.formation_version.sessions.get()
+    return f"/ofeli/formations/{change.formation.reference}/sessions/{sv.session.reference}/", sv
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_u1_f13_refused_slot_comes_back_with_the_error_summary_in_view(page, width):
+    errors = watch(page, width)
+    change = draft_formation()
+    url, sv = session_url(change)
+    RecruitmentSlot.objects.create(
+        session_version=sv,
+        modalite="9",
+        date=datetime.date(2027, 3, 1),
+        heure_debut=datetime.time(10),
+        heure_fin=datetime.time(11),
+        nb_places=10,
+        structure=change.formation.structure,
+    )
+    login(page, change.created_by.email)
+    page.goto(url)
+    page.get_by_text("Ajouter une modalité de recrutement").click()
+    page.locator("#id_rs-modalite").select_option(value="9")
+    page.locator("#id_rs-date").fill("2027-03-01")
+    page.locator("#id_rs-heure_debut").fill("10:30")
+    page.locator("#id_rs-heure_fin").fill("11:30")
+    page.locator("#id_rs-nb_places").fill("5")
+    page.get_by_label("Adresse OF Formateur").check(force=True)
+    with page.expect_navigation():
+        page.locator("#add-slot").get_by_role("button", name="Valider").click()
+    summary = page.locator("#error-summary")
+    assert in_viewport(summary), "the error summary is not in the window"
+    assert is_focused(summary)
+    assert "se chevauchent" in summary.inner_text()
+    assert page.locator("#add-slot").evaluate("el => el.open"), "the refused panel is not re-opened"
+    # the summary links to the field: following it brings the field into view, typed values kept
+    summary.get_by_role("link").first.click()
+    field = page.locator("#id_rs-heure_debut")
+    assert in_viewport(field) and is_focused(field)
+    assert field.input_value() == "10:30"
+    assert sv.recruitment_slots.filter(date__isnull=False).count() == 1  # nothing was added
+    errors.check()
+
+
+def other_trainer(name, adresse, code_postal, ville):
+    structure = StructureFactory(nom=name, with_version=False)
+    version = StructureVersion.objects.create(
+        structure=structure, adresse=adresse, code_postal=code_postal, ville=ville, code_insee="37261"
+    )
+    structure.live_version = version
+    structure.save(update_fields=["live_version"])
+    return structure
+
+
+@pytest.mark.parametrize("width", (1280, 375))
+def test_f3_principal_trainer_question_is_in_view_and_switching_back_leaves_no_place(page, width):
+    errors = watch(page, width)
+    change = draft_formation()
+    url, sv = session_url(change)
+    responsable = change.formation.structure
+    other = other_trainer("Formateur associé", "2 Place Jean Jaurès", "37000", "Tours")
+    SessionTrainer.objects.create(session_version=sv, structure=other, is_principal=False)
+    login(page, change.created_by.email)
+    page.goto(url)
+    home = responsable.live_version.adresse
+    for target, expected in ((other, "2 Place Jean Jaurès"), (responsable, home), (other, "2 Place Jean Jaurès")):
+        with page.expect_navigation():
+            page.get_by_role("button", name=f"Rendre principal {target.nom}").click()
+        question = page.locator("#principal-question")
+        assert in_viewport(question), "the « Vous venez de modifier l'OF Formateur principal » question is out of view"
+        assert in_viewport(question.get_by_role("button", name="Oui"))
+        with page.expect_navigation():
+            question.get_by_role("button", name="Oui").click()
+        places = list(sv.places.select_related("lieu"))
+        assert [p.lieu.adresse for p in places] == [expected], "the former trainer's place stayed in the session"
+        sv.refresh_from_db()
+        assert sv.lieu_inscription.adresse == expected
+    assert "Lieu de formation principal et lieu d'inscription" in page.locator("[role=status]").inner_text()
+    errors.check()
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_b1_u1_header_menu_at_every_width_without_script_error(page, width):
+    errors = watch(page, width)
+    change = draft_formation()
+    login(page, change.created_by.email)
+    page.goto("/ofeli/")
+    logout = page.get_by_role("button", name="Se déconnecter")
+    if width < 992:
+        menu = page.locator("#header-menu-button")
+        assert in_viewport(menu)
+        menu.click()
+        logout = page.locator("#header-menu").get_by_role("button", name="Se déconnecter")
+        assert in_viewport(page.locator("#header-menu").get_by_role("link", name="Site"))
+    assert in_viewport(logout)
+    errors.check()
