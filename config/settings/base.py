@@ -182,6 +182,13 @@ SECURE_REFERRER_POLICY = "same-origin"
 # files (the JSON-LD <script type="application/ld+json"> is data, not run); images may also
 # come from the map's tile server (OFELI_MAP_TILE_ORIGINS, comma-separated origins).
 MAP_TILE_ORIGINS = env_list("OFELI_MAP_TILE_ORIGINS")
+# P3: the public site's maps (Leaflet, vendored): the tile server's URL template, so that a
+# deployment may use its own; "" = no background tiles (markers only). Its origin is allowed
+# for images.
+MAP_TILE_URL = os.environ.get("OFELI_MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
+MAP_TILE_ATTRIBUTION = os.environ.get("OFELI_MAP_TILE_ATTRIBUTION", "© les contributeurs d'OpenStreetMap")
+if MAP_TILE_URL and not MAP_TILE_ORIGINS:
+    MAP_TILE_ORIGINS = ["/".join(MAP_TILE_URL.split("/")[:3]).replace("{s}.", "*.")]
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],

@@ -27,3 +27,4 @@ BAN_TIMEOUT = 0.5
 TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"handlers": [], "level": "WARNING"}}
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}  # production: see base.py
+MAP_TILE_URL = ""  # P3: maps without background tiles (no network in tests)

@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 
 from django.core.cache import cache
 from django.db.models import Prefetch
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -24,7 +24,7 @@ from ofeli.formations.queries import published_sessions
 from ofeli.referentials import lheo
 from ofeli.structures.models import Contact, Structure
 
-from . import financing, jsonld
+from . import financing, jsonld, maps
 from .communes import suggestions
 from .indexing import level_of, published_formations, slug_of
 from .models import Commune, PublishedFormation, PublishedSession
@@ -101,6 +101,8 @@ def search(request):
         "view_links": [
             (value, label, _query_string(params, vue=value), value == results.view) for value, label in VIEWS
         ],
+        "map_markers": maps.result_markers(results.rows),
+        "map_config": maps.config(),
         "pages": pages,
         "suggestion_qs": _query_string(params, q=results.suggestion) if results.suggestion else "",
         "previous_qs": _query_string(params, page=results.page - 1) if results.has_previous else "",
@@ -193,6 +195,19 @@ def _withdrawn(request, reference):
 
 
 @require_GET
+def communes_positions(request):
+    """The bundled communes with their positions, for « Me géolocaliser » (P3): the browser
+    finds the nearest one itself, the visitor's position is never sent."""
+
+    def load():
+        return [[c.label, round(c.latitude, 5), round(c.longitude, 5)] for c in Commune.objects.all()]
+
+    response = JsonResponse(cache.get_or_set("public:communes-positions", load, 3600), safe=False)
+    response["Cache-Control"] = "public, max-age=86400"
+    return response
+
+
+@require_GET
 def formation_detail(request, reference, slug=""):
     formation = (
         published_formations()
@@ -268,6 +283,8 @@ def formation_detail(request, reference, slug=""):
             "niveau_sortie": _level_label(version.niveau_sortie),
             "current_sessions": current,
             "joinable_count": sum(1 for sv in current if sv.status.joinable),
+            "map_markers": maps.place_markers(current),
+            "map_config": maps.config(),
             "today": today,
             "past_sessions": past,
             "financing_labels": financing.LABELS,

@@ -204,3 +204,27 @@ def test_p6_legal_pages_of_a_french_public_site(client, offer):
     assert 'href="/?dpt=36">Formations dans le département Indre (36)' in plan
     for name in ("accessibility", "legal", "personal_data"):
         assert f'href="{reverse(name)}"' in plan
+
+
+def test_p3_maps_markers_tile_setting_and_communes_for_geolocation(client, offer, settings):
+    formation = offer.formation(
+        "Soudure", sessions=[{}, {"point": north_of(CHATEAUROUX, 15)}, {"modalite": "2", "point": None}]
+    )
+    html = client.get("/", {"q": "soudure", "vue": "sessions"}).content.decode()
+    data = json.loads(
+        re.search(r'<script id="carte-resultats-donnees" type="application/json">(.*?)</script>', html).group(1)
+    )
+    assert len(data) == 2 and all(m["links"][0]["url"].startswith(f"/formation/{formation.reference}/") for m in data)
+    assert 'data-tiles=""' in html  # tests: no tile server
+    settings.MAP_TILE_URL = "https://tuiles.example.org/{z}/{x}/{y}.png"
+    assert (
+        'data-tiles="https://tuiles.example.org/{z}/{x}/{y}.png"' in client.get("/", {"q": "soudure"}).content.decode()
+    )
+    page_html = page(client, formation)
+    places = json.loads(
+        re.search(r'<script id="carte-lieux-donnees" type="application/json">(.*?)</script>', page_html).group(1)
+    )
+    assert len(places) == 2 and places[0]["links"][0]["url"].startswith("#session-")
+    assert "vendor/leaflet-1.9.4/leaflet.js" in page_html and "unpkg" not in page_html and "cdn" not in page_html
+    communes = client.get(reverse("public:communes_positions")).json()
+    assert ["Châteauroux (36000)", 46.81248, 1.69362] in communes
