@@ -110,3 +110,45 @@ def test_b1_u1_header_menu_at_every_width_without_script_error(page, width):
         assert in_viewport(page.locator("#header-menu").get_by_role("link", name="Site"))
     assert in_viewport(logout)
     errors.check()
+
+
+def radio_is_drawn(page, input_id):
+    """The DSFR draws a radio as its label's background, right after the input: the label
+    must follow its input and have a size; a person clicks the drawn radio (the label)."""
+    label = page.locator(f"label[for='{input_id}']")
+    assert page.locator(f"#{input_id} + label").count() == 1, f"the label of #{input_id} does not follow its input"
+    box = label.bounding_box()
+    assert box and box["height"] >= 20 and box["width"] >= 20, f"nothing drawn for #{input_id}: {box}"
+    assert "radial-gradient" in label.evaluate("el => getComputedStyle(el).backgroundImage")
+    return label
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_u1_e2_f3_radios_are_drawn_on_ajouter_certification_results_and_trainer_results(page, width):
+    from tests.factories import CertificationFactory
+
+    errors = watch(page, width)
+    certification = CertificationFactory(code_certifinfo="54913", intitule="CAP boucher", code_rncp="37473")
+    change = draft_formation()
+    login(page, change.created_by.email)
+    page.goto("/ofeli/formations/ajouter/")
+    for choice in ("id_certifiante_0", "id_certifiante_1"):
+        assert in_viewport(radio_is_drawn(page, choice))
+    page.goto("/ofeli/formations/ajouter/?q=boucher")
+    label = radio_is_drawn(page, f"cert-{certification.pk}")
+    label.scroll_into_view_if_needed()
+    label.click()  # « cochez la case à gauche »
+    assert page.locator(f"#cert-{certification.pk}").is_checked()
+    assert page.locator("#id_certifiante_1").is_checked()
+    # « Ajouter un organisme formateur » results
+    url, _sv = session_url(change)
+    other = StructureFactory(nom="Organisme partenaire boucherie")
+    page.goto(url)
+    page.get_by_text("Ajouter un organisme formateur").click()
+    page.locator("#trainer_q").fill("partenaire")
+    page.locator(f"#trainer-{other.pk}").wait_for(state="attached")
+    label = radio_is_drawn(page, f"trainer-{other.pk}")
+    label.scroll_into_view_if_needed()
+    label.click()
+    assert page.locator(f"#trainer-{other.pk}").is_checked()
+    errors.check()
