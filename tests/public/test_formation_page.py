@@ -204,6 +204,15 @@ def test_p6_legal_pages_of_a_french_public_site(client, offer):
     assert 'href="/?dpt=36">Formations dans le département Indre (36)' in plan
     for name in ("accessibility", "legal", "personal_data"):
         assert f'href="{reverse(name)}"' in plan
+    # The DSFR footer of every public page links them.
+    footer = client.get("/").content.decode().split('id="pied-de-page"')[1]
+    for url, label in [
+        (reverse("public:plan"), "Plan du site"),
+        (reverse("accessibility"), "Accessibilité : partiellement conforme"),
+        (reverse("legal"), "Mentions légales"),
+        (reverse("personal_data"), "Données personnelles"),
+    ]:
+        assert f'href="{url}">{label}</a>' in footer
 
 
 def test_p3_maps_markers_tile_setting_and_communes_for_geolocation(client, offer, settings):
