@@ -80,6 +80,16 @@ def scenarios():
         },
         "no criteria": lambda i: {},
         "page 50": lambda i: {"page": "50"},
+        # P2: the pages above group the sessions by formation (the default); the list of
+        # sessions is still one click away.
+        "words only, per session": lambda i: {"q": WORDS[i % len(WORDS)], "vue": "sessions"},
+        "words + place + financing, per session": lambda i: {
+            "q": WORDS[i % len(WORDS)],
+            "lieu": TOWNS[(i // len(WORDS)) % len(TOWNS)],
+            "rayon": "30",
+            "fin": FINANCING[i % len(FINANCING)],
+            "vue": "sessions",
+        },
     }
 
 
@@ -107,7 +117,7 @@ def main():
     print(f"Load average before: {os.getloadavg()[0]:.1f} (cores: {os.cpu_count()})")
     print()
     print(
-        "| Search | requests | p50 (ms) | p95 (ms) | max (ms) | Python CPU p50 (ms) | results (typical) "
+        "| Search | requests | p50 (ms) | p95 (ms) | max (ms) | Python CPU p50 (ms) | sessions found (typical) "
         "| SQL queries per page |"
     )
     print("|---|---|---|---|---|---|---|---|")
@@ -126,7 +136,8 @@ def main():
             with CaptureQueriesContext(connection) as ctx:
                 response = client.get("/", params(i))
             queries.add(len(ctx.captured_queries))
-            match = re.search(r"(\d+) sessions? de formation", response.content.decode())
+            html = response.content.decode()
+            match = re.search(r"\((\d+) sessions?\)", html) or re.search(r"(\d+) sessions? de formation", html)
             totals.append(int(match.group(1)) if match else 0)
         q = "/".join(str(n) for n in sorted(queries))
         print(

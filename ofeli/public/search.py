@@ -520,8 +520,6 @@ def _formation_page(results, page_qs, sort, rank, distance, status_rank, data):
     each with its first ``SESSIONS_PER_GROUP`` matching sessions (nearest place and soonest
     start first). Three queries whatever the page: the number of formations, the page's
     formations with their number of matching sessions, their first sessions (a window)."""
-    results.count = page_qs.values("formation_id").distinct().count()
-    start = _pages(results, results.count, data)
     aggregates = {"n": Count("pk"), "best_status": Min(status_rank), "first_start": Min("date_debut")}
     order = [F("best_status").asc(), F("first_start").asc(nulls_last=True), "formation_id"]
     if sort == "pertinence":
@@ -530,7 +528,18 @@ def _formation_page(results, page_qs, sort, rank, distance, status_rank, data):
     elif sort == "distance":
         aggregates["nearest"] = Min(distance)
         order.insert(0, F("nearest").asc(nulls_last=True))
-    groups = list(page_qs.values("formation_id").annotate(**aggregates).order_by(*order)[start : start + PER_PAGE])
+    # The number of formations comes with the page (a window over the groups): one query.
+    grouped = page_qs.values("formation_id").annotate(**aggregates, formations=Window(Count("formation_id")))
+    grouped = grouped.order_by(*order)
+    start = (max(1, data.get("page") or 1) - 1) * PER_PAGE
+    groups = list(grouped[start : start + PER_PAGE])
+    if not groups and start:
+        # Past the last page: the last one (its number needs the count, only here).
+        count = page_qs.values("formation_id").distinct().count()
+        start = _pages(results, count, data)
+        groups = list(grouped[start : start + PER_PAGE])
+    results.count = groups[0]["formations"] if groups else 0
+    _pages(results, results.count, {"page": start // PER_PAGE + 1})
     ids = [g["formation_id"] for g in groups]
     in_group = [status_rank.asc(), F("date_debut").asc(nulls_last=True), "numero_carif"]
     sessions_qs = page_qs.filter(formation_id__in=ids)
