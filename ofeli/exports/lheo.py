@@ -968,8 +968,10 @@ class LheoWriter:
 
     def responsable(self, structure, siret):
         el = etree.Element(self._qnames["organisme-formation-responsable"], {"numero": structure["reference"]})
-        nda = _digits(structure["nda"])
-        if len(nda) != 11:
+        # The numéro de déclaration d'activité: 11 characters, a letter included for some
+        # (« 7331P001531 »), kept as written (spaces left out), never reduced to its digits.
+        nda = _SPACE.sub("", structure["nda"] or "").upper()
+        if len(nda) != 11 or not nda.isalnum() or not nda.isascii():
             self.stats.warn("organisme responsable sans NDA : numéro d'activité 00000000000", structure["reference"])
             nda = UNKNOWN_NDA
         self.sub(el, "numero-activite", nda)

@@ -26,6 +26,7 @@ from tests.factories import (
     DispositifFactory,
     FinanceurFactory,
     LieuFactory,
+    StructureFactory,
     draft_formation,
     published_formation,
 )
@@ -300,3 +301,13 @@ def test_h2a_an_export_of_selected_sessions_never_moves_the_stamps():
     partial = export("2.3", sessions=[selected])
     assert _stamps(partial, formation) == (full[0], full[1][:1])
     assert _stamps(export("2.3"), formation) == full  # the next full export: nothing moved
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_h2a_nda_with_a_letter_is_written_as_it_is(version):
+    with_letter = published_formation(StructureFactory(nda="7331P001531"))
+    spaced = published_formation(StructureFactory(nda="24 45 01234 56"))
+    doc = export(version)
+    nda = "l:organisme-formation-responsable/l:numero-activite"
+    assert doc.text(nda, doc.formation(with_letter.reference)) == ["7331P001531"]
+    assert doc.text(nda, doc.formation(spaced.reference)) == ["24450123456"]
