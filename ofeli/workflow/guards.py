@@ -6,7 +6,12 @@ receivers refuse to save such a version, one of its session versions, or a row o
 those (trainer, place, contact, financement, cycle, blocs, équipement, recruitment slot),
 whatever the caller: a view, a service or the shell. Versions never reviewed (imports,
 demo data, the first version of a structure created from an account request) are not
-concerned, and bulk queryset updates are left to data repairs and generators."""
+concerned, and bulk queryset updates are left to data repairs and generators.
+``allow_published_changes`` lifts the guard for a data repair or a test that sets up
+published data directly; no view or service uses it."""
+
+from contextlib import ContextDecorator
+from contextvars import ContextVar
 
 from django.db.models import Q
 from django.db.models.signals import m2m_changed, pre_save
@@ -17,6 +22,19 @@ from ofeli.structures.models import StructureVersion
 from .enums import ChangeStatus
 
 PUBLISHED = Q(change_request__status=ChangeStatus.ACCEPTED)
+_allowed = ContextVar("published_changes_allowed", default=False)
+
+
+class allow_published_changes(ContextDecorator):  # noqa: N801 - used like a function
+    """``with allow_published_changes():`` (or as a decorator) lifts the guard."""
+
+    def __enter__(self):
+        self._token = _allowed.set(True)
+        return self
+
+    def __exit__(self, *exc):
+        _allowed.reset(self._token)
+        return False
 
 
 class PublishedVersionError(Exception):
@@ -31,7 +49,8 @@ class PublishedVersionError(Exception):
 
 def _formation_version_published(formation_version_id):
     return (
-        formation_version_id is not None
+        not _allowed.get()
+        and formation_version_id is not None
         and FormationVersion.objects.filter(PUBLISHED, pk=formation_version_id).exists()
     )
 
@@ -47,14 +66,16 @@ def guard_session_version(sender, instance, raw=False, **kwargs):
 
 
 def guard_session_row(sender, instance, raw=False, **kwargs):
-    if raw or instance.session_version_id is None:
+    if raw or instance.session_version_id is None or _allowed.get():
         return
     if FormationVersion.objects.filter(PUBLISHED, sessions=instance.session_version_id).exists():
         raise PublishedVersionError("Cette version de la session")
 
 
 def guard_structure_version(sender, instance, raw=False, **kwargs):
-    if not raw and instance.pk is not None and StructureVersion.objects.filter(PUBLISHED, pk=instance.pk).exists():
+    if raw or instance.pk is None or _allowed.get():
+        return
+    if StructureVersion.objects.filter(PUBLISHED, pk=instance.pk).exists():
         raise PublishedVersionError("Cette version de la fiche organisme")
 
 

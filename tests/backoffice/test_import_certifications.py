@@ -14,6 +14,7 @@ from ofeli.referentials.enums import CertificationState
 from ofeli.referentials.importers import LEVELS, CertificationImportError, import_certifications, parse
 from ofeli.referentials.models import BlocCompetences, Certification
 from ofeli.workflow.enums import HistoryAction
+from ofeli.workflow.guards import allow_published_changes
 from ofeli.workflow.models import HistoryEntry
 from tests.factories import BlocFactory, CertificationFactory, published_formation
 
@@ -46,6 +47,7 @@ def snapshot():
     )
 
 
+@allow_published_changes()  # sets up published data directly (R2 guard)
 def test_ref_import_on_the_fixture_updates_in_place_and_creates_new_fiches(known):
     formation = published_formation(certification=known["bts"])
     session_version = formation.live_version.sessions.get()

@@ -9,6 +9,7 @@ from django.utils import timezone
 from ofeli.formations.queries import dashboard_counters
 from ofeli.messaging.models import Message
 from ofeli.workflow import services
+from ofeli.workflow.guards import allow_published_changes
 from tests.factories import (
     ContactFactory,
     DispositifFactory,
@@ -28,6 +29,7 @@ def structure():
     return StructureFactory()
 
 
+@allow_published_changes()  # sets up published data directly (R2 guard)
 def test_b3_every_formation_counter_counts_its_state(structure):
     staff = StaffFactory()
     draft_formation(structure)  # en cours de création

@@ -15,6 +15,7 @@ from ofeli.exports.linkcheck import check_all, check_links, check_url
 from ofeli.formations.models import Formation
 from ofeli.formations.queries import dashboard_counters
 from ofeli.structures.models import Structure
+from ofeli.workflow.guards import allow_published_changes
 from tests.factories import MembershipFactory, StructureFactory, published_formation
 
 pytestmark = pytest.mark.django_db
@@ -112,6 +113,7 @@ def test_i2_private_addresses_are_not_requested_by_default(settings, server):
     assert Handler.requests == []
 
 
+@allow_published_changes()  # sets up published data directly (R2 guard)
 def test_i2_link_checker_feeds_formations_structures_and_the_dashboard_counter(server, client):
     base, _ = server
     structure = StructureFactory()
@@ -158,6 +160,7 @@ def test_i2_one_request_at_a_time_per_host_hosts_in_parallel(server):
     assert elapsed < 8 * 0.15 + 0.5  # faster than one after the other
 
 
+@allow_published_changes()  # sets up published data directly (R2 guard)
 def test_i2_a_url_shared_by_many_formations_is_requested_once(server):
     base, _ = server
     structure = StructureFactory()
@@ -170,6 +173,7 @@ def test_i2_a_url_shared_by_many_formations_is_requested_once(server):
     assert [r for r in Handler.requests if r[2] == "/ok"] == [("HEAD", "127.0.0.1", "/ok")]
 
 
+@allow_published_changes()  # sets up published data directly (R2 guard)
 def test_i2_check_links_command_and_task(server):
     base, _ = server
     site(published_formation(), f"{base}/absent")

@@ -12,6 +12,7 @@ from ofeli.formations.models import RecruitmentSlot, SessionPlace
 from ofeli.formations.rules import formation_problems
 from ofeli.formations.session_editor import QUESTION_KEY
 from ofeli.workflow import services
+from ofeli.workflow.guards import allow_published_changes
 from tests.factories import (
     ApprenticeshipDispositifFactory,
     BlocFactory,
@@ -112,6 +113,7 @@ def test_f2_session_a_la_demande_covers_one_calendar_year(of_client, url, sv):
     assert of_client.post(url, accepted | {"action": "stay"}).status_code == 302
 
 
+@allow_published_changes()  # sets up published data directly (R2 guard)
 def test_f2_new_year_is_a_new_session_not_a_moved_end_date(client):
     formation = published_formation()
     user = formation.change_requests.first().created_by

@@ -12,6 +12,7 @@ from django.urls import reverse
 from ofeli.formations.models import Financement
 from ofeli.formations.search import SearchParams, rows_queryset
 from ofeli.workflow import services
+from ofeli.workflow.guards import allow_published_changes
 from tests.factories import (
     DispositifFactory,
     FinanceurFactory,
@@ -166,6 +167,7 @@ def test_d2_etat_criterion_and_dashboard_links(client, of_user):
     assert refs("inconnu") == refs("")  # an unknown value is ignored
 
 
+@allow_published_changes()  # sets up published data directly (R2 guard)
 def test_d2_fonds_publics_mesure_and_numero_de_marche(client, of_user):
     _user, structure = of_user
     region = FinanceurFactory(code="CR24", libelle="Conseil régional", lheo_code="2", is_public=True)
@@ -192,6 +194,7 @@ def test_d2_fonds_publics_mesure_and_numero_de_marche(client, of_user):
     assert '<option value="PRF01 - Programme régional : Parcours métiers">' in html
 
 
+@allow_published_changes()  # sets up published data directly (R2 guard)
 def test_d3_column_filters(client, of_user):
     _user, structure = of_user
     a = published_formation(structure, intitule="Anglais professionnel", sessions=2)
@@ -279,6 +282,7 @@ def test_d3_select_all_results_and_rows(client, of_user):
     assert '<input type="hidden" name="tout" value="1" form="export-form">' in html
 
 
+@allow_published_changes()  # sets up published data directly (R2 guard)
 def test_d4_markers_pencil_orange_and_dots_with_text(client, of_user):
     user, structure = of_user
     staff = StaffFactory()

@@ -12,6 +12,7 @@ from ofeli.formations.models import SessionContact
 from ofeli.structures.forms import CONFIRM_NEW_LABEL, ContactForm, StructureContactForm
 from ofeli.structures.models import Contact
 from ofeli.workflow.enums import HistoryAction
+from ofeli.workflow.guards import allow_published_changes
 from tests.factories import (
     ContactFactory,
     MembershipFactory,
@@ -222,6 +223,7 @@ def test_c6_delete_main_contact_refused_while_other_contacts_exist(of_client, st
     assert Contact.objects.filter(pk=main.pk).exists()
 
 
+@allow_published_changes()  # sets up published data directly (R2 guard)
 def test_c6_delete_contact_used_by_a_session_is_refused_in_french(of_client, of_user, structure):
     formation = published_formation(structure, user=of_user)
     sv = formation.live_version.sessions.get()
@@ -235,6 +237,7 @@ def test_c6_delete_contact_used_by_a_session_is_refused_in_french(of_client, of_
     assert not structure.history.filter(details__contains="supprimé").exists()
 
 
+@allow_published_changes()  # sets up published data directly (R2 guard)
 def test_c6_delete_contact_d_inscription_is_refused(of_client, of_user, structure):
     formation = published_formation(structure, user=of_user)
     sv = formation.live_version.sessions.get()

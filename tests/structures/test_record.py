@@ -12,6 +12,7 @@ from ofeli.referentials.models import Label
 from ofeli.structures.forms import CoordonneesForm
 from ofeli.workflow import services
 from ofeli.workflow.enums import ChangeStatus, HistoryAction
+from ofeli.workflow.guards import allow_published_changes
 from ofeli.workflow.models import ChangeRequest
 from tests.factories import ContactFactory, MembershipFactory, StructureFactory, published_formation
 
@@ -439,6 +440,7 @@ def test_c7_a_convention_cannot_be_posted_as_a_qualite():
 # --- C8 Formations de l'OF ------------------------------------------------------------------------
 
 
+@allow_published_changes()  # sets up published data directly (R2 guard)
 def test_c8_formations_where_the_of_is_responsible_and_where_it_trains(of_client, structure):
     own = published_formation(structure, intitule="Comptabilité pour les petites entreprises")
     other = published_formation(intitule="Gestion de la paie")
