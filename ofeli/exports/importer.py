@@ -73,7 +73,7 @@ from .lheo import (
     NIVEAUX_2019_TO_22,
 )
 from .models import ImportedFormation, ImportRun, ImportStatus
-from .validation import syntax_message, validate_lheo
+from .validation import _schema_document, syntax_error, syntax_message, validate_lheo
 
 SOURCES = {
     "region": Source.REGION,
@@ -158,7 +158,7 @@ class ImportReport:
 # --- reading the file safely ------------------------------------------------------------------
 
 
-def check_file(path):
+def check_file(path, *, validate=True):
     """Refuse what must never be parsed further; returns the LHEO version of the document."""
     path = Path(path)
     if not path.is_file():
@@ -188,23 +188,33 @@ def check_file(path):
         raise ImportRefused(
             f"Ce n'est pas un document LHEO : élément racine {{{namespace}}}{localname} (attendu {expected})."
         )
-    errors = validate_lheo(str(path), version, max_errors=10)
-    if errors:
-        raise ImportRefused(f"Document LHEO {version} non valide ({len(errors)} erreur(s)) : " + " ; ".join(errors[:5]))
+    if validate:
+        refuse_if_invalid(path, version)
     return version
 
 
-def iter_formations(path, version):
+def refuse_if_invalid(path, version):
+    errors = validate_lheo(str(path), version, max_errors=10)
+    if errors:
+        raise ImportRefused(f"Document LHEO {version} non valide ({len(errors)} erreur(s)) : " + " ; ".join(errors[:5]))
+
+
+def iter_formations(path, version, *, validate=False):
     """(<formation> element, withdrawn session numeros) one formation at a time, dropped once
     read; withdrawn numeros come from our delta flows' <extras info="sessions-retirees">."""
     ns = NAMESPACES[version]
     formation, extras, offres = f"{{{ns}}}formation", f"{{{ns}}}extras", f"{{{ns}}}offres"
     # Comments and processing instructions are never kept (flat memory, issue 15); every
     # element directly under <offres> or <lheo> is dropped once read.
-    for _event, element in safe_iterparse(str(path), events=("end",), remove_comments=True, remove_pis=True):
+    options = {"schema": etree.XMLSchema(_schema_document(version))} if validate else {}
+    complete = False
+    for _event, element in safe_iterparse(str(path), events=("end",), remove_comments=True, remove_pis=True, **options):
         parent = element.getparent()
-        if parent is None or (parent.getparent() is not None and parent.tag != offres):
-            continue  # the root, or inside a <formation> / <extras>: dropped with it
+        if parent is None:
+            complete = True  # the end of the root: the document is whole
+            continue
+        if parent.getparent() is not None and parent.tag != offres:
+            continue  # inside a <formation> / <extras>: dropped with it
         if element.tag == formation:
             yield element, ()
         elif element.tag == extras and element.get("info") == "sessions-retirees":
@@ -212,6 +222,9 @@ def iter_formations(path, version):
         element.clear(keep_tail=True)
         while element.getprevious() is not None:
             del parent[0]
+    if not complete:
+        # A validating parse may end silently on a truncated document: say what is wrong.
+        raise ImportRefused(syntax_error(str(path)) or "document XML vide ou tronqué")
 
 
 # --- parsing one <formation> into plain values -------------------------------------------------
@@ -325,8 +338,20 @@ def _time(value):
         return None
 
 
-def content_hash(element):
-    return hashlib.sha256(_STAMPS.sub(b"", etree.tostring(element))).hexdigest()
+def content_hash(element, xml=None):
+    """Digest of a <formation> without its stamps (``xml``: its serialisation, if at hand)."""
+    if xml is None:
+        xml = etree.tostring(element, encoding="utf-8", with_tail=False)
+    return hashlib.sha256(_STAMPS.sub(b"", xml)).hexdigest()
+
+
+def session_keys(r, f):
+    """The identities of the sessions of a <formation> (``kept.session_key``), cheaply."""
+    return [
+        kept.session_key(s, ai, si)
+        for ai, a in enumerate(r.all(f, "action"))
+        for si, s in enumerate(r.all(a, "session"))
+    ]
 
 
 def parse_rythme(text):
@@ -369,7 +394,7 @@ def parse_duree(text):
     return hebdo, text.strip()
 
 
-def parse_formation(r, f):
+def parse_formation(r, f, digest=None):
     """The plain values of a <formation> element."""
     actions = []
     for action_index, a in enumerate(r.all(f, "action")):
@@ -448,7 +473,7 @@ def parse_formation(r, f):
         niveau_entree = NIVEAUX_22_TO_2019.get(niveau_entree, niveau_entree)
     return {
         "numero": f.get("numero", ""),
-        "hash": content_hash(f),
+        "hash": digest or content_hash(f),
         "intitule": r.text(f, "intitule-formation")[:255],
         "objectif": r.text(f, "objectif-formation"),
         "resultats_attendus": r.text(f, "resultats-attendus"),
@@ -596,6 +621,34 @@ class Importer:
         self.seen_formations = set()
         self.present_sessions = set()  # (formation numero, session numero) read in the file
         self.changed_ids = []
+        # What the previous imports of this source left: one query each, so that an unchanged
+        # formation costs no query at all (re-import of the same file).
+        self.previous = {
+            numero: (pk, digest, live, archived)
+            for numero, pk, digest, live, archived in Formation.objects.filter(source=source)
+            .exclude(source_id="")
+            .values_list("source_id", "pk", "lheo_import__content_hash", "live_version_id", "archived_at")
+        }
+        self.archived_sessions = set(
+            Session.objects.filter(formation__source=source, archived_at__isnull=False).values_list(
+                "formation_id", "source_id"
+            )
+        )
+
+    def unchanged(self, numero, digest, session_numeros):
+        """True (and counted) when the formation is as the previous import left it: same
+        content, published, nothing of it archived."""
+        previous = self.previous.get(numero)
+        if previous is None or numero in self.seen_formations:
+            return False
+        pk, before, live, archived = previous
+        if before != digest or live is None or archived is not None:
+            return False
+        if self.archived_sessions and any((pk, n) in self.archived_sessions for n in session_numeros):
+            return False
+        self.seen_formations.add(numero)
+        self.report.formations_unchanged += 1
+        return True
 
     # -- referentials and address book --
 
@@ -1205,7 +1258,9 @@ def import_lheo(path, source, *, full=True):
     )
     report = ImportReport(source)
     try:
-        version = check_file(path)
+        # Header checks first (namespace, DTD, size); the schema is checked while the file is
+        # read, in the same pass: an invalid element aborts the transaction, nothing is kept.
+        version = check_file(path, validate=False)
         report.version = version
         sha256 = sha256_of(path)
         reader = Reader(version)
@@ -1214,19 +1269,23 @@ def import_lheo(path, source, *, full=True):
             withdrawn = set()
             count = 0
             try:
-                for element, retired in iter_formations(path, version):
+                for element, retired in iter_formations(path, version, validate=True):
                     if element is None:
                         withdrawn.update(retired)
                         continue
-                    data = parse_formation(reader, element)
-                    data["original"] = kept.stored(element, version)
-                    importer.present_sessions.update(
-                        (data["numero"], s["numero"]) for a in data["actions"] for s in a["sessions"] if s["numero"]
-                    )
-                    importer.formation(data)
+                    numero = element.get("numero", "")
+                    xml = etree.tostring(element, encoding="utf-8", with_tail=False)
+                    digest = content_hash(element, xml)
+                    numeros = session_keys(reader, element)
+                    importer.present_sessions.update((numero, n) for n in numeros)
+                    if not importer.unchanged(numero, digest, numeros):
+                        data = parse_formation(reader, element, digest)
+                        data["original"] = (version, kept.compress(xml))
+                        importer.formation(data)
                     count += 1
                     _checkpoint(path, count)
             except etree.XMLSyntaxError as exc:
+                refuse_if_invalid(path, version)  # the schema's messages, in French where ours
                 raise ImportRefused(syntax_message(exc)) from exc
             if full:
                 importer.archive_missing()

@@ -90,11 +90,16 @@ def validate_lheo(source, version, *, max_errors=100):
     """Errors of the LHEO ``version`` document ``source`` (a path or a binary file
     object); an empty list when it is valid."""
     xsd = etree.XMLSchema(_schema_document(version))  # its own error log: nothing of earlier documents
-    formation = f"{{{target_namespace(version)}}}formation"
+    ns = target_namespace(version)
+    formation, root = f"{{{ns}}}formation", f"{{{ns}}}lheo"
+    complete = False
     try:
         for _event, element in safe_iterparse(
-            source, events=("end",), tag=formation, schema=xsd, remove_comments=True, remove_pis=True
+            source, events=("end",), tag=(formation, root), schema=xsd, remove_comments=True, remove_pis=True
         ):
+            if element.getparent() is None:
+                complete = True  # a validating parse may end silently on a truncated file
+                continue
             element.clear(keep_tail=True)
             while element.getprevious() is not None:
                 del element.getparent()[0]
@@ -107,4 +112,6 @@ def validate_lheo(source, version, *, max_errors=100):
         return (schema_errors or [syntax_message(exc)])[:max_errors]
     except OSError as exc:
         return [f"Lecture impossible : {exc}"]
+    if not complete:
+        return [syntax_error(source) or "document XML vide ou tronqué"]
     return []
