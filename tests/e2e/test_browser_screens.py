@@ -152,3 +152,29 @@ def test_u1_e2_f3_radios_are_drawn_on_ajouter_certification_results_and_trainer_
     label.click()
     assert page.locator(f"#trainer-{other.pk}").is_checked()
     errors.check()
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_u1_c2_gestion_tab_in_view_and_no_blank_under_the_tabs(page, width):
+    from tests.factories import MembershipFactory
+
+    errors = watch(page, width)
+    structure = StructureFactory(nom="OF présentation OFELI")
+    user = MembershipFactory(structure=structure).user
+    login(page, user.email)
+    page.goto(f"/ofeli/structures/{structure.reference}/")
+    page.locator("[data-fr-js-tab-button]").first.wait_for(state="attached")
+    tab = page.get_by_role("tab", name="Gestion")
+    page.locator(".fr-tabs__list").scroll_into_view_if_needed()
+    assert in_viewport(tab)
+    box, window = tab.bounding_box(), page.viewport_size
+    assert box["x"] + box["width"] <= window["width"], "« Gestion » is pushed off to the right"
+    tab.click()
+    panel = page.locator("#gestion")
+    heading = panel.locator("h2").first
+    heading.scroll_into_view_if_needed()
+    assert in_viewport(heading)
+    gap = heading.bounding_box()["y"] - page.locator(".fr-tabs__list").bounding_box()["y"]
+    tabs_height = page.locator(".fr-tabs__list").bounding_box()["height"]
+    assert gap - tabs_height < 120, f"blank area of {gap - tabs_height:.0f} px under the tabs"
+    errors.check()
