@@ -49,8 +49,9 @@ def absolute(path):
 
 
 def queue(to, subject, body="", *, kind, user=None, structure=None, url="", object_label=""):
-    """Record one mail to ``to`` and send it in the background after the commit."""
-    (mail,) = queue_many(
+    """Record one mail to ``to`` and send it in the background after the commit (None when
+    there is no address to write to)."""
+    mails = queue_many(
         [
             OutgoingMail(
                 kind=kind,
@@ -64,7 +65,7 @@ def queue(to, subject, body="", *, kind, user=None, structure=None, url="", obje
             )
         ]
     )
-    return mail
+    return mails[0] if mails else None
 
 
 def queue_many(mails):

@@ -354,3 +354,8 @@ def test_r4_send_mails_command_retries_what_is_due_and_forgets_old_sent_mails(ma
     assert set(OutgoingMail.objects.values_list("pk", flat=True)) == {kept.pk, due.pk}
     due.refresh_from_db()
     assert due.status == MailStatus.SENT and [m.subject for m in mailoutbox] == ["À réessayer"]
+
+
+def test_r4_no_address_no_mail_and_no_error():
+    assert outbox.queue("", "Sujet", "Texte", kind=MailKind.OTHER) is None
+    assert not OutgoingMail.objects.exists()
