@@ -171,7 +171,7 @@ def run_export(job_id):
         _fail(lease, str(exc) or "Accès refusé.")
     except Exception:
         logger.exception("Export n°%s en échec", job.pk)
-        _fail(lease, "L'export n'a pas pu être produit. Réessayez, ou contactez l'équipe OFeli.")
+        _fail(lease, "L'export n'a pas pu être produit. Cliquez sur « Relancer », ou contactez l'équipe OFeli.")
     finally:
         tmp.unlink(missing_ok=True)
     return job.pk
