@@ -4,8 +4,6 @@ Each editing page is one HTML form: every button posts everything the user typed
 the view saves the plain fields before running the button's action. A validation error
 re-renders the page with what was typed (F15); a half-complete draft is saved as is."""
 
-from difflib import SequenceMatcher
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -21,6 +19,7 @@ from ofeli.structures.models import Structure
 from ofeli.workflow import revisions, services
 
 from .access import get_formation, get_session_version
+from .duplicates import duplicate_candidates
 from .forms import CertificationChoiceForm, DuplicateSessionForm, FinancementForm, FormationForm, SessionForm
 from .models import Formation, FormationVersion, SessionVersion
 from .queries import STATE_LABELS, formation_state
@@ -32,24 +31,6 @@ NOT_SAVED = (
 )
 
 # --- creating a formation (E1-E4) --------------------------------------------------------
-
-
-def duplicate_candidates(structure, intitule="", certification=None):
-    """E1: formations of the same organisme of which a version has the same certification or
-    a very similar title. Titles are compared in Python (similarity ratio), once each."""
-    versions = FormationVersion.objects.filter(formation__structure=structure)
-    ids = set()
-    if certification:
-        ids.update(versions.filter(certification=certification).values_list("formation_id", flat=True))
-    wanted = normalize_search(intitule)
-    if wanted:
-        titles = versions.values_list("formation_id", "intitule").distinct()
-        ids.update(pk for pk, title in titles if _similar(wanted, normalize_search(title)))
-    return list(Formation.objects.filter(pk__in=ids)) if ids else []
-
-
-def _similar(a, b):
-    return a == b or SequenceMatcher(None, a, b).ratio() >= 0.85
 
 
 @structure_required
@@ -175,7 +156,7 @@ def detail(request, reference):
         # Rules that would block « Soumettre pour validation », listed before the user tries.
         problems = formation_problems(ctx.version)
     if ctx.editing:
-        draft_revision = _page_token(ctx, revisions.FORMATION_SCOPE, draft_revision, conflict)
+        draft_revision = _page_token(request, ctx, revisions.FORMATION_SCOPE, draft_revision, conflict)
     return render(
         request,
         "formations/detail.html",
@@ -291,13 +272,18 @@ def duplicate_session(request, reference, session_reference):
     )
 
 
-def _page_token(ctx, scope, saved, conflict):
-    """The revision an editing page is rendered with: the current one after a refused save
-    (the user merges and saves again), the one of the save just made, else the current one."""
+def _page_token(request, ctx, scope, saved, conflict):
+    """The revision an editing page is rendered with: the current one after a save refused
+    as stale (the user merges and saves again), the one of the save just made, the one the
+    page was loaded from when nothing was saved (a validation error: a save made by someone
+    else meanwhile must still be detected), else the current one."""
     if conflict is not None:
         return conflict.token
     if saved is not None:
         return saved
+    posted = revisions.posted_token(request.POST) if request.method == "POST" else None
+    if posted is not None:
+        return posted
     return revisions.current_token(ctx.change, scope)
 
 
@@ -425,7 +411,7 @@ def session(request, reference, session_reference):
                 for field, message in stale_dates_problems(sv)
             ],
             "apprenticeship": sv.financements.filter(dispositif__is_apprenticeship=True).exists(),
-            "draft_revision": _page_token(ctx, revisions.session_scope(sv), draft_revision, conflict),
+            "draft_revision": _page_token(request, ctx, revisions.session_scope(sv), draft_revision, conflict),
             "conflict": conflict,
         }
     siblings = list(ctx.version.sessions.values_list("session__reference", flat=True))

@@ -14,12 +14,12 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import ProtectedError, Q
-from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from ofeli.core import ban
+from ofeli.core.private_files import open_private, private_file_response
 from ofeli.formations.models import Formation, SessionTrainer
 from ofeli.formations.queries import STATE_LABELS, formation_state, with_open_change
 from ofeli.users.models import Membership
@@ -147,7 +147,9 @@ def _post_record(request, structure, rec):
             "La fiche n'est pas enregistrée : corrigez les champs signalés. Ce que vous avez saisi est conservé.",
         )
         tab = "complement" if set(form.errors) <= COMPLEMENT_FIELDS else "coordonnees"
-        return _render(request, structure, rec, form=form, active_tab=tab)
+        return _render(
+            request, structure, rec, form=form, active_tab=tab, draft_revision=revisions.posted_token(request.POST)
+        )
     if action == "locate_address":
         _locate(request, form.instance)  # network call: outside the transaction
     token = revisions.posted_token(request.POST)
@@ -508,11 +510,7 @@ def document_download(request, reference, pk):
     """Documents are private: served here, to the structure's users and Carif staff only."""
     structure = _get_structure(request, reference)
     document = get_object_or_404(Document, pk=pk, structure=structure)
-    try:
-        handle = document.fichier.open("rb")
-    except (FileNotFoundError, ValueError) as error:
-        raise Http404("Fichier introuvable.") from error
-    return FileResponse(handle, as_attachment=True, filename=document.fichier.name.rsplit("/", 1)[-1])
+    return private_file_response(open_private(document.fichier), document.fichier.name.rsplit("/", 1)[-1])
 
 
 # --- C4 / F6 address search (htmx partial) ------------------------------------------------------

@@ -95,6 +95,36 @@ def test_r1_a_page_refused_for_a_validation_error_saves_once_corrected():
     assert client.post(url, fixed).status_code == 302
 
 
+def test_r1_a_page_re_rendered_for_a_validation_error_keeps_the_revision_it_was_loaded_from():
+    """Someone saves while the user's page comes back with a validation error: correcting
+    and saving again must still be refused as stale, not overwrite the other save."""
+    change = draft_formation()
+    url = reverse("formations:detail", args=[change.formation.reference])
+    a, b = client_for(change.created_by), client_for(MembershipFactory(structure=change.structure).user)
+    page_a, page_b = a.get(url), b.get(url)
+    assert a.post(url, page_data(page_a, **{"f-objectif": "Objectif de A."})).status_code == 302
+    invalid = b.post(url, page_data(page_b, **{"f-intitule": "", "f-contenu": "Contenu de B."}))
+    assert invalid.status_code == 200 and invalid.context["draft_revision"] == 0
+    refused = b.post(url, page_data(invalid, **{"f-intitule": "Comptabilité générale"}))
+    assert_conflict(refused, "Objectif")
+    change.formation_version.refresh_from_db()
+    assert change.formation_version.objectif == "Objectif de A."
+
+
+def test_r1_structure_record_re_rendered_for_a_validation_error_keeps_its_revision():
+    structure = StructureFactory()
+    a, b = (
+        client_for(MembershipFactory(structure=structure).user),
+        client_for(MembershipFactory(structure=structure).user),
+    )
+    url = reverse("structures:detail", args=[structure.reference])
+    a.post(url, {"action": "request_change"})
+    page_a, page_b = a.get(url), b.get(url)
+    assert a.post(url, page_data(page_a, complement="Bâtiment C")).status_code == 302
+    invalid = b.post(url, page_data(page_b, email="pas-une-adresse"))
+    assert invalid.status_code == 200 and invalid.context["draft_revision"] == 0
+
+
 def test_r1_adding_a_session_from_a_stale_formation_page_is_refused():
     change = draft_formation()
     url = reverse("formations:detail", args=[change.formation.reference])
