@@ -21,7 +21,7 @@ from ofeli.workflow import revisions, services
 from .access import get_formation, get_session_version
 from .duplicates import duplicate_candidates
 from .forms import CertificationChoiceForm, DuplicateSessionForm, FinancementForm, FormationForm, SessionForm
-from .models import Formation, FormationVersion, SessionVersion
+from .models import Formation, SessionVersion
 from .queries import STATE_LABELS, formation_state
 from .rules import PLAIN_FIELDS, formation_problems, stale_dates_problems
 from .session_editor import QUESTION_KEY, SessionEditor
