@@ -1240,22 +1240,12 @@ class LheoWriter:
         return found[:MAX_PUBLICS] or [self.public_vise]
 
     # --- extras: what LHEO has no element for, written the way Carif flows do ----------
-    # One function per LHEO object. Each writes our own <extras>, then the <extras> kept
-    # from an imported file for that object: ``formation["kept_extras"]``,
-    # ``sv["action_kept_extras"]``, ``sv["session_kept_extras"]``, ``structure["kept_extras"]``
-    # (serialised <extras> sub-trees or elements in the document's namespace, filled by
-    # whoever reads them, e.g. the import side), so that what a partner sent comes back whole.
-
-    def kept_extras(self, parent, kept_list):
-        for kept in kept_list or ():
-            element = etree.fromstring(kept) if isinstance(kept, (str, bytes)) else kept.__deepcopy__(None)
-            if element.tag != self._qnames["extras"]:
-                continue  # another namespace (the other LHEO version): never mixed in
-            parent.append(element)
+    # One function per LHEO object, each called last in its object (where the schemas put
+    # <extras>). What a partner's file carried is written back by ``kept.restore``, which
+    # replaces a partner-fed formation by its kept original (after ``stamp_chunk``).
 
     def formation_extras(self, parent, formation):
-        """<extras> of a <formation>: none of our own; those kept from an imported file."""
-        self.kept_extras(parent, formation.get("kept_extras"))
+        """<extras> of a <formation>: we have nothing LHEO lacks at this level."""
 
     def action_extras(self, parent, sv):
         """<extras info="financements"> of an <action>: each diffused financement with its
@@ -1278,7 +1268,6 @@ class LheoWriter:
                     sub(one, "extra", places, {"info": "nb-places"})
                 if etat:
                     sub(one, "extra", etat, {"info": "etat-recrutement"})
-        self.kept_extras(parent, sv.get("action_kept_extras"))
 
     def session_extras(self, parent, sv):
         """<extras info="session">: the « contact d'inscription » (with « Diffusion web »)."""
@@ -1287,7 +1276,6 @@ class LheoWriter:
             extras = self.sub(parent, "extras", attrs={"info": "session"})
             extra = self.sub(extras, "extra", attrs={"info": "contact-inscription", "numero": contact["reference"]})
             self.coordonnees(extra, contact=contact)
-        self.kept_extras(parent, sv.get("session_kept_extras"))
 
     def organisme_extras(self, parent, structure):
         """<extras info="labels"> of an organisme: its conventions, labels and quality
@@ -1297,7 +1285,6 @@ class LheoWriter:
             extras = self.sub(parent, "extras", attrs={"info": "labels"})
             for kind, code, libelle in labels:
                 self.sub(extras, "extra", clean(libelle), {"info": "label", "numero": code, "ref": kind})
-        self.kept_extras(parent, structure.get("kept_extras"))
 
     def recrutement(self, parent, slot):
         sub = self.sub
