@@ -28,7 +28,7 @@ MIDDLEWARE = list(MIDDLEWARE)
 MIDDLEWARE.insert(
     MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1, "whitenoise.middleware.WhiteNoiseMiddleware"
 )
-STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"}}
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "ofeli.core.staticfiles.StaticFilesStorage"}}  # whitenoise
 # hashed names are served with « Cache-Control: max-age=315360000, public, immutable »
 
 # Errors go to Sentry only when a DSN is given; no personal data is sent.
