@@ -178,3 +178,38 @@ def test_u1_c2_gestion_tab_in_view_and_no_blank_under_the_tabs(page, width):
     tabs_height = page.locator(".fr-tabs__list").bounding_box()["height"]
     assert gap - tabs_height < 120, f"blank area of {gap - tabs_height:.0f} px under the tabs"
     errors.check()
+
+
+def test_u1_axe_of_and_carif_pages_have_no_serious_or_critical_violation(page, axe_source):
+    from tests.factories import StaffFactory
+    from tests.public.conftest import axe_violations
+
+    errors = watch(page, 1280)
+    change = draft_formation()
+    url, sv = session_url(change)
+    formation = change.formation
+    of_pages = [
+        "/ofeli/",
+        "/ofeli/formations/",
+        "/ofeli/formations/ajouter/",
+        f"/ofeli/formations/{formation.reference}/",
+        url,
+        f"/ofeli/formations/{formation.reference}/sessions/{sv.session.reference}/dupliquer/",
+        f"/ofeli/structures/{formation.structure.reference}/",
+    ]
+    found = {}
+    login(page, change.created_by.email)
+    for path in of_pages:
+        page.goto(path)
+        found[path] = axe_violations(page, axe_source)
+    from ofeli.workflow import services
+
+    services.submit(change, change.created_by)
+    page.context.clear_cookies()
+    login(page, StaffFactory().email)
+    for path in ("/ofeli/", "/ofeli/carif/demandes/", f"/ofeli/carif/demandes/{change.pk}/"):
+        page.goto(path)
+        found[path] = axe_violations(page, axe_source)
+    found = {path: v for path, v in found.items() if v}
+    assert found == {}, found
+    errors.check()
