@@ -152,6 +152,8 @@ def test_e6_duplicate_session_gets_new_numero_carif_and_copies_children():
 
 
 def test_g2_staff_correction_of_a_submitted_request_is_logged(client):
+    import html
+
     from django.urls import reverse
 
     from ofeli.workflow.enums import HistoryAction
@@ -167,7 +169,11 @@ def test_g2_staff_correction_of_a_submitted_request_is_logged(client):
     assert change.status == ChangeStatus.SUBMITTED
     assert change.formation_version.intitule == "Comptabilité des petites entreprises"
     assert change.history.filter(action=HistoryAction.STAFF_EDIT, author=staff).exists()
-    # the OF user cannot edit while the request waits
+    # the OF user cannot edit while the request waits: refused with a message (R2)
     client.force_login(change.created_by)
-    response = client.post(url, {"f-intitule": "Autre intitulé", "action": "save"})
-    assert response.status_code == 403
+    response = client.post(url, {"f-intitule": "Autre intitulé", "action": "save"}, follow=True)
+    assert "cette demande n'est plus modifiable, elle est « En attente de validation »" in html.unescape(
+        response.content.decode()
+    )
+    change.formation_version.refresh_from_db()
+    assert change.formation_version.intitule == "Comptabilité des petites entreprises"
