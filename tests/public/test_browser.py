@@ -31,12 +31,12 @@ def test_h1_demo_visitor_finds_cap_boucher_near_chateauroux_and_reads_its_numero
     page.get_by_label("Rayon").select_option("30")
     page.get_by_role("button", name="Rechercher").click()
     page.get_by_text("Autour de Châteauroux (36000), dans un rayon de 30 km").wait_for()
-    card = page.locator(".result-card", has=page.get_by_role("link", name="CAP Boucher"))
+    card = page.locator(".result-card", has=page.get_by_role("link", name="CAP Boucher", exact=True))
     assert card.count() >= 1
     assert re.search(r"à (moins de )?\d+ km", card.first.inner_text())
     assert axe_violations(page, axe_source) == []
 
-    card.first.get_by_role("link", name="CAP Boucher").click()
+    card.first.get_by_role("link", name="CAP Boucher", exact=True).click()
     page.get_by_role("heading", level=1, name="CAP Boucher").wait_for()
     expected = set(
         PublishedSession.objects.filter(formation__reference="0019057F", date_fin__gte=timezone.localdate())
@@ -65,6 +65,8 @@ def test_h1_search_form_works_with_the_keyboard(page, demo, axe_source):
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.id") == "id_lieu"
     page.keyboard.type("36000")
+    page.keyboard.press("Tab")  # « Me géolocaliser » (P3) belongs to the place field
+    assert page.evaluate("document.activeElement.textContent.trim()") == "Me géolocaliser"
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.id") == "id_rayon"
     page.keyboard.press("Tab")
@@ -94,7 +96,7 @@ def test_h1_search_works_without_javascript(browser_without_js, demo):
     page.get_by_label("Ville ou code postal").fill("chateauroux")
     page.get_by_role("button", name="Rechercher").click()
     page.locator("[data-place]", has_text="Châteauroux (36000)").wait_for()
-    page.get_by_role("link", name="CAP Boucher").first.click()
+    page.get_by_role("link", name="CAP Boucher", exact=True).first.click()
     assert page.locator("[data-numero-carif]").first.inner_text().strip().endswith("S")
 
 
