@@ -23,7 +23,7 @@ from .duplicates import duplicate_candidates
 from .forms import CertificationChoiceForm, DuplicateSessionForm, FinancementForm, FormationForm, SessionForm
 from .models import Formation, SessionVersion
 from .queries import STATE_LABELS, formation_state
-from .rules import PLAIN_FIELDS, formation_problems, stale_dates_problems
+from .rules import PLAIN_FIELDS, formation_problems, session_sections, stale_dates_problems
 from .session_editor import QUESTION_KEY, SessionEditor
 
 NOT_SAVED = (
@@ -78,7 +78,7 @@ def create(request):
 
 
 def certification_search(query, include_inactive=False):
-    qs = Certification.objects.all()
+    qs = Certification.objects.select_related("replaced_by")  # E2, Q1: the successor is shown
     if not include_inactive:
         qs = qs.filter(etat="0")
     q = query.strip()
@@ -406,6 +406,7 @@ def session(request, reference, session_reference):
             # panel open.
             "error_items": editor.error_items(form) if request.method == "POST" else [],
             "open_panel": editor.open_panel() if request.method == "POST" else "",
+            "sections": session_sections(sv, ctx.formation, ctx.version),
             "date_warnings": [
                 (f"id_s-{field}" if field in PLAIN_FIELDS else field, message)
                 for field, message in stale_dates_problems(sv)

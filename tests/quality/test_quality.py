@@ -271,3 +271,21 @@ def test_q1_q4_staff_dashboard_shows_the_quality_counters(messy_offer, client):
     client.force_login(StaffFactory())
     html = client.get("/ofeli/").content.decode()
     assert "Demandes au-delà de 48 h ouvrées" in html and "Sessions sur une certification à vérifier" in html
+
+
+def test_q1_e2_certification_search_shows_state_end_date_and_successor(client):
+    old = CertificationFactory(
+        code_certifinfo="2101",
+        code_rncp="31677",
+        intitule="Gestionnaire comptable et fiscal (ancienne fiche)",
+        etat=CertificationState.INACTIVE,
+        date_fin_enregistrement=datetime.date(2023, 12, 1),
+    )
+    old.replaced_by = CertificationFactory(
+        code_certifinfo="2102", code_rncp="37949", intitule="Gestionnaire comptable et fiscal"
+    )
+    old.save()
+    client.force_login(MembershipFactory().user)
+    html = client.get("/ofeli/formations/certifications/", {"q": "31677", "toutes": "1"}).content.decode()
+    assert "01/12/2023" in html and "Inactives" in html
+    assert "Remplacée par RNCP37949 — Gestionnaire comptable et fiscal" in html
