@@ -621,6 +621,7 @@ class Importer:
         self.seen_formations = set()
         self.present_sessions = set()  # (formation numero, session numero) read in the file
         self.changed_ids = []
+        self._lieux, self._contacts = {}, {}
         # What the previous imports of this source left: one query each, so that an unchanged
         # formation costs no query at all (re-import of the same file).
         self.previous = {
@@ -729,9 +730,17 @@ class Importer:
 
     def lieu(self, structure, addr, *, numero="", siret=""):
         """A place of ``structure`` at ``addr``: ours when the numero is one of our places at
-        that address, else one at the same address (same name first), else a new one."""
+        that address, else one at the same address (same name first), else a new one.
+        Remembered for the rest of the import (places recur from session to session)."""
         if addr is None or not addr["code_postal"] or not addr["ville"]:
             return None
+        key = (structure.pk, numero, _address_key(addr), addr["denomination"])
+        lieu = self._lieux.get(key)
+        if lieu is None:
+            lieu = self._lieux[key] = self._lieu(structure, addr, numero=numero, siret=siret)
+        return lieu
+
+    def _lieu(self, structure, addr, *, numero="", siret=""):
         fields = {
             "adresse": addr["adresse"][:250],
             "complement": addr["complement"][:250],
@@ -760,9 +769,24 @@ class Importer:
 
     def contact(self, structures, data):
         """A contact of one of ``structures``: ours by reference, else the same person, else
-        a new contact (diffused on the web, since it came from a published flow)."""
+        a new contact (diffused on the web, since it came from a published flow).
+        Remembered for the rest of the import."""
         if not data["nom"]:
             return None
+        key = (
+            tuple(s.pk for s in structures),
+            data["numero"],
+            data["nom"],
+            data["prenom"],
+            data["email"],
+            data["telephone"],
+        )
+        contact = self._contacts.get(key)
+        if contact is None:
+            contact = self._contacts[key] = self._contact(structures, data)
+        return contact
+
+    def _contact(self, structures, data):
         if data["numero"]:
             contact = Contact.objects.filter(
                 reference=data["numero"], structure__in=structures, nom=data["nom"][:100]
