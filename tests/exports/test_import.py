@@ -288,7 +288,11 @@ def test_h3_a_200_mb_file_with_a_huge_text_node_is_refused_without_loading_it(tm
     with big.open("wb") as stream:
         stream.write(f'<?xml version="1.0"?><lheo xmlns="{NAMESPACES["2.3"]}"><offres><formation>'.encode())
         if where != "formation":
-            stream.write(b"<domaine-formation><code-FORMACODE>22454</code-FORMACODE></domaine-formation><" + where.encode() + b">")
+            stream.write(
+                b"<domaine-formation><code-FORMACODE>22454</code-FORMACODE></domaine-formation><"
+                + where.encode()
+                + b">"
+            )
         for _ in range(200):
             stream.write(chunk)
         if where != "formation":
