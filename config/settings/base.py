@@ -115,7 +115,11 @@ AUTH_USER_MODEL = "users.User"
 AUTHENTICATION_BACKENDS = ["ofeli.users.throttling.LoginThrottleBackend", "ofeli.users.backends.EmailBackend"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "ofeli.users.passwords.OfeliPasswordValidator"},
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        # K1: Django's default (0.7) lets « Marie.Dupont1! » through for marie.dupont@…
+        "NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator",
+        "OPTIONS": {"user_attributes": ("email", "first_name", "last_name"), "max_similarity": 0.5},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 LOGIN_URL = "users:login"

@@ -10,9 +10,14 @@ are checked in parallel by at most ``concurrency`` threads, but one host gets on
 a time (its URLs are checked one after the other, ``delay`` seconds apart); every request has
 a timeout and reads at most a few bytes of the answer. HEAD is tried first, then GET when the
 server does not accept HEAD. Only http(s) URLs on public addresses are requested (no request
-to the platform's own network), unless ``settings.LINK_CHECK_ALLOW_PRIVATE`` is set (tests).
+to the platform's own network), unless ``settings.LINK_CHECK_ALLOW_PRIVATE`` is set (tests):
+the host name is looked up once, every address checked, and the connection made to that
+address (K1: a DNS-rebinding name cannot send the second lookup inside); redirects are
+checked the same way at each hop; proxies from the environment are not used.
 """
 
+import functools
+import http.client
 import ipaddress
 import socket
 import ssl
@@ -77,31 +82,80 @@ class _Blocked(Exception):
     pass
 
 
-def _check_host(host):
-    if getattr(settings, "LINK_CHECK_ALLOW_PRIVATE", False):
-        return
+def resolve(host, port):
+    """The address to connect to for ``host``: looked up once; every address the name gives
+    must be public (a name that also points inside would be a way in), unless
+    ``settings.LINK_CHECK_ALLOW_PRIVATE``. The connection then goes to this very address
+    (``_PinnedHTTPConnection``): no second lookup that a rebinding domain could answer with
+    an internal address."""
     try:
-        infos = socket.getaddrinfo(host, None)
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except OSError as exc:
         raise urllib.error.URLError(exc) from exc
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if not address.is_global:
-            raise _Blocked(host)
+    if not infos:
+        raise urllib.error.URLError(socket.gaierror("no address"))
+    if not getattr(settings, "LINK_CHECK_ALLOW_PRIVATE", False):
+        for info in infos:
+            if not ipaddress.ip_address(info[4][0].split("%")[0]).is_global:
+                raise _Blocked(host)
+    return infos[0][4][0]
+
+
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    """Connects to the address resolved and checked before, sends the URL's host name."""
+
+    def __init__(self, host, *, address, **kwargs):
+        super().__init__(host, **kwargs)
+        self.address = address
+
+    def connect(self):
+        self.sock = socket.create_connection((self.address, self.port), self.timeout, self.source_address)
+
+
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    """The same for https: the certificate is checked against the URL's host name (SNI)."""
+
+    def __init__(self, host, *, address, **kwargs):
+        super().__init__(host, **kwargs)
+        self.address = address
+
+    def connect(self):
+        sock = socket.create_connection((self.address, self.port), self.timeout, self.source_address)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+
+
+def _pinned(connection_class, request):
+    parts = urlsplit(request.full_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise _Blocked(request.full_url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    return functools.partial(connection_class, address=resolve(parts.hostname, port))
+
+
+class _PinnedHTTPHandler(urllib.request.HTTPHandler):
+    def http_open(self, req):
+        return self.do_open(_pinned(_PinnedHTTPConnection, req), req)
+
+
+class _PinnedHTTPSHandler(urllib.request.HTTPSHandler):
+    def https_open(self, req):
+        return self.do_open(_pinned(_PinnedHTTPSConnection, req), req, context=self._context)
 
 
 class _RedirectHandler(urllib.request.HTTPRedirectHandler):
-    """Follows redirects, but never to a non-public address."""
+    """Follows redirects to http(s) only; each hop is resolved, checked and pinned again."""
 
     def redirect_request(self, req, fp, code, msg, headers, newurl):
         parts = urlsplit(newurl)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise _Blocked(newurl)
-        _check_host(parts.hostname)
         return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
-_OPENER = urllib.request.build_opener(_RedirectHandler())
+# No proxy from the environment: the checker connects to the address it checked itself.
+_OPENER = urllib.request.build_opener(
+    urllib.request.ProxyHandler({}), _PinnedHTTPHandler(), _PinnedHTTPSHandler(), _RedirectHandler()
+)
 
 
 def _request(url, method, timeout):
@@ -118,7 +172,6 @@ def check_url(url, timeout=DEFAULT_TIMEOUT):
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return "Adresse invalide : elle doit commencer par https://"
     try:
-        _check_host(parts.hostname)
         try:
             _request(url, "HEAD", timeout)
         except urllib.error.HTTPError as exc:

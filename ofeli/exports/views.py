@@ -2,7 +2,6 @@
 (D5), the partners' flow downloads (H2) and the staff screen that manages partners."""
 
 import datetime
-import hmac
 import logging
 from urllib.parse import parse_qs
 
@@ -22,7 +21,8 @@ from ofeli.core.decorators import carif_required
 from .flows import VERSIONS, flow_files
 from .jobs import enqueue, recover_stale_exports
 from .jobs import relaunch as relaunch_job
-from .models import LHEO_VERSION_OF_FORMAT, ExportFormat, ExportJob, ExportStatus, FlowRun, Partner, hash_token
+from .models import LHEO_VERSION_OF_FORMAT, ExportFormat, ExportJob, ExportStatus, FlowRun, Partner
+from .partners import bearer_token, partner_for_token
 from .queries import recent_exports
 from .selection import MAX_SELECTED
 
@@ -136,30 +136,18 @@ def download(request, pk):
 # --- partners (H2) --------------------------------------------------------------------------
 
 
-def _token_from(request):
-    header = request.headers.get("Authorization", "")
-    scheme, _, value = header.partition(" ")
-    if scheme.lower() in ("bearer", "token") and value.strip():
-        return value.strip()
-    return request.GET.get("token", "").strip()
-
-
 def authenticate_partner(request):
-    """The active partner whose token the request carries (``Authorization: Bearer <token>``
-    or ``?token=``), else None. The secret is compared in constant time with the hash."""
-    token = _token_from(request)
-    prefix, _, secret = token.partition(".")
-    if not prefix or not secret or len(token) > 200:
-        return None
-    partner = Partner.objects.filter(token_prefix=prefix, is_active=True).first()
-    expected = partner.token_hash if partner else hash_token("not a token")
-    if hmac.compare_digest(hash_token(secret), expected) and partner is not None:
-        return partner
-    return None
+    """The active partner whose token the request carries in ``Authorization: Bearer
+    <token>``, else None (K1: never ``?token=``, URLs end up in access logs and proxies;
+    ``exports.partners`` compares the secret in constant time with the hash)."""
+    return partner_for_token(bearer_token(request))
 
 
-def _unauthorized():
-    response = JsonResponse({"erreur": "Jeton partenaire absent ou invalide."}, status=401)
+def _unauthorized(request):
+    message = "Jeton partenaire absent ou invalide."
+    if "token" in request.GET:
+        message += " Le jeton s'envoie dans l'en-tête « Authorization: Bearer <jeton> », jamais dans l'adresse."
+    response = JsonResponse({"erreur": message}, status=401)
     response["WWW-Authenticate"] = 'Bearer realm="ofeli-flux-lheo"'
     return response
 
@@ -171,6 +159,7 @@ def _send(run, path, sha256):
         return HttpResponse(status=204)
     response = FileResponse(path.open("rb"), as_attachment=True, filename=path.name, content_type="application/xml")
     response["X-Content-SHA256"] = sha256
+    response["Cache-Control"] = "private, no-store"  # K1: a partner's download, never kept by a cache
     response["X-Flux-Numero"] = str(run.sequence or "")
     return response
 
@@ -197,7 +186,7 @@ def flow(request, version, kind):
     for an earlier one still kept) or ``manifeste`` (JSON)."""
     partner = authenticate_partner(request)
     if partner is None:
-        return _unauthorized()
+        return _unauthorized(request)
     if version not in VERSIONS or kind not in ("complet", "modifications", "manifeste"):
         raise Http404
     run = FlowRun.latest(version)
@@ -235,7 +224,7 @@ def flow_delta(request, version, sequence):
     """A partner downloads the delta number ``sequence`` (H2b: catching up a missed night)."""
     partner = authenticate_partner(request)
     if partner is None:
-        return _unauthorized()
+        return _unauthorized(request)
     if version not in VERSIONS:
         raise Http404
     return _delta(request, partner, version, sequence)

@@ -7,6 +7,7 @@ of the whole record is checked at « Soumettre pour validation », not on each s
 from django import forms
 
 from ofeli.core import forms as base
+from ofeli.core.params import as_id
 from ofeli.core.text import clean_pasted_text
 from ofeli.referentials import lheo
 from ofeli.referentials.enums import EnteredBy, TrainingKind
@@ -291,7 +292,7 @@ class FinancementForm(base.Form):
         super().__init__(*args, prefix="fin", **kwargs)
         self.user = user
         self.new_formation = new_formation
-        financeur_id = self.data.get("fin-financeur") if self.is_bound else None
+        financeur_id = as_id(self.data.get("fin-financeur")) if self.is_bound else None
         dispositifs = Dispositif.objects.filter(is_active=True).select_related("financeur")
         if not user.is_carif:
             dispositifs = dispositifs.filter(entered_by=EnteredBy.OF)
@@ -300,7 +301,7 @@ class FinancementForm(base.Form):
             ).distinct()
             del self.fields["etat"]
         # The mesures depend on the financeur: none until one is chosen (F8).
-        if financeur_id and str(financeur_id).isdigit():
+        if financeur_id:
             dispositifs = dispositifs.filter(financeur_id=financeur_id)
         else:
             dispositifs = dispositifs.none()
@@ -308,8 +309,8 @@ class FinancementForm(base.Form):
         attach_to_form(self, SESSION_FORM)
 
     def _post_clean(self):
-        raw = self.data.get("fin-dispositif")
-        if "dispositif" in self.errors and raw and str(raw).isdigit():
+        raw = as_id(self.data.get("fin-dispositif"))
+        if "dispositif" in self.errors and raw:
             forged = Dispositif.objects.filter(pk=raw).first()
             if forged and forged.entered_by == EnteredBy.CARIF and not self.user.is_carif:
                 self.errors["dispositif"] = self.error_class(

@@ -4,11 +4,12 @@ from django.contrib import messages as flash
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from ofeli.core.private_files import open_private, private_file_response
 from ofeli.users.middleware import set_current_structure
 from ofeli.users.perms import accessible_structures, can_access_structure
 
@@ -58,9 +59,7 @@ def attachment(request, pk):
     message = get_object_or_404(Message, pk=pk)
     if not can_access_structure(request.user, message.structure) or not message.attachment:
         raise Http404
-    return FileResponse(
-        message.attachment.open("rb"), as_attachment=True, filename=message.attachment.name.rsplit("/", 1)[-1]
-    )
+    return private_file_response(open_private(message.attachment), message.attachment.name.rsplit("/", 1)[-1])
 
 
 @login_required

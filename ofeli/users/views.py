@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.tokens import default_token_generator
 from django.core.paginator import Paginator
 from django.db.models import Exists, OuterRef
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse_lazy
 from django.utils import timezone
@@ -12,6 +12,7 @@ from django.utils.http import urlsafe_base64_decode
 
 from ofeli.backoffice import services as backoffice
 from ofeli.core.decorators import carif_required
+from ofeli.core.private_files import open_private, private_file_response
 from ofeli.structures.models import Structure
 from ofeli.workflow.working_hours import age_of
 
@@ -215,4 +216,4 @@ def account_request_file(request, pk, which):
     field = {"nda": account.nda_file, "convention": account.convention_file}.get(which)
     if not field:
         raise Http404
-    return FileResponse(field.open("rb"), as_attachment=True, filename=field.name.rsplit("/", 1)[-1])
+    return private_file_response(open_private(field), field.name.rsplit("/", 1)[-1])

@@ -232,9 +232,9 @@ def test_h2_partner_downloads_the_flows_with_its_token(client, partner_token):
     assert data == flows.flow_files(run)["full"].read_bytes()
     assert response["X-Content-SHA256"] == hashlib.sha256(data).hexdigest()
     assert "attachment" in response["Content-Disposition"]
-    response = client.get(flow_url("2.3", "modifications"), {"token": token})
+    response = client.get(flow_url("2.3", "modifications"), HTTP_AUTHORIZATION=f"Bearer {token}")
     assert response.status_code == 200
-    manifest = json.loads(b"".join(client.get(flow_url("2.3", "manifeste"), {"token": token}).streaming_content))
+    manifest = json.loads(b"".join(client.get(flow_url("2.3", "manifeste"), HTTP_AUTHORIZATION=f"Bearer {token}").streaming_content))
     assert manifest["complet"]["sha256"] == run.full_sha256
     partner.refresh_from_db()
     assert partner.last_download_at is not None
@@ -284,11 +284,11 @@ def test_h2_staff_manage_partners_and_see_the_flows(client):
     html = response.content.decode()
     partner = Partner.objects.get(slug="region-centre-val-de-loire")
     token = html.split('<code id="partner-token">')[1].split("</code>")[0]
-    assert client.get(flow_url("2.3", "complet"), {"token": token}).status_code == 200
+    assert client.get(flow_url("2.3", "complet"), HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 200
     html = client.post(url, {"action": "token", "partner": partner.pk}).content.decode()
     new = html.split('<code id="partner-token">')[1].split("</code>")[0]
     assert new != token
-    assert client.get(flow_url("2.3", "complet"), {"token": token}).status_code == 401
+    assert client.get(flow_url("2.3", "complet"), HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 401
     client.post(url, {"action": "disable", "partner": partner.pk})
     assert not Partner.objects.get(pk=partner.pk).is_active
     html = client.get(url).content.decode()
