@@ -289,3 +289,24 @@ def session_problems(sv, formation, version):
     if sv.debut_inscription and sv.fin_inscription and sv.fin_inscription < sv.debut_inscription:
         add("la fin d'inscription doit suivre le début d'inscription.", "fin_inscription")
     return problems
+
+
+# The session page's sections (their HTML id and title) and the fields each one holds.
+SESSION_SECTIONS = [
+    ("dates", "Dates de la session", {"date_debut", "date_fin"}),
+    ("organisation", "Organisation de la session", {"trainers", "places", "contacts", "modalite_enseignement"}),
+    ("financements", "Financements", {"financements"}),
+    ("cycles", "Cycles de l'alternance", {"cycles"}),
+    ("blocs", "Blocs de compétences", {"blocs"}),
+    ("durees", "Durées de la session", {"duree_centre"}),
+    ("modalites", "Modalités de la session", set()),
+    ("inscription", "Organisation de l'inscription", {"recruitment_slots", "debut_inscription", "fin_inscription"}),
+    ("logistique", "Logistique", set()),
+]
+
+
+def session_sections(sv, formation, version):
+    """The status of each section of the session page (complete / to complete), computed
+    with the very rules of « Soumettre pour validation »: ``(id, title, problems)``."""
+    problems = session_problems(sv, formation, version)
+    return [(section, title, [p for p in problems if p.field in fields]) for section, title, fields in SESSION_SECTIONS]

@@ -213,3 +213,34 @@ def test_u1_axe_of_and_carif_pages_have_no_serious_or_critical_violation(page, a
     found = {path: v for path, v in found.items() if v}
     assert found == {}, found
     errors.check()
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_u1_f15_session_page_side_menu_section_status_and_save_bar_in_view(page, width):
+    errors = watch(page, width)
+    change = draft_formation()
+    url, sv = session_url(change)
+    sv.financements.all().delete()
+    login(page, change.created_by.email)
+    page.goto(url)
+    menu = page.locator(".ofeli-session-menu")
+    if width < 768:  # the DSFR folds the side menu behind its button
+        button = menu.get_by_role("button", name="Rubriques de la session")
+        assert in_viewport(button)
+        button.click()
+        page.wait_for_function(
+            "() => document.querySelector(\".ofeli-session-menu a[href='#financements']\")"
+            ".getBoundingClientRect().height > 0"
+        )
+        menu.locator("a[href='#financements']").scroll_into_view_if_needed()
+    financements = menu.locator("a[href='#financements']")
+    assert in_viewport(financements)
+    assert "À compléter" in financements.text_content()  # the submission rule: no financement
+    assert "Complète" in menu.locator("a[href='#durees']").text_content()
+    menu.locator("a[href='#inscription']").click()
+    assert in_viewport(page.locator("#inscription-title"))
+    save = page.get_by_role("button", name="Sauvegarder le brouillon")
+    assert in_viewport(save), "the save bar is not in view in the middle of the page"
+    page.locator("#durees-title").scroll_into_view_if_needed()
+    assert in_viewport(save)
+    errors.check()
