@@ -73,6 +73,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "ofeli.users.middleware.CurrentStructureMiddleware",
+    "ofeli.users.sessions.StaffSessionMiddleware",  # K1: staff sessions end sooner
     "axes.middleware.AxesMiddleware",  # last: turns a blocked login into the lockout page
 ]
 
@@ -256,6 +257,10 @@ if os.environ.get("REDIS_URL"):
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "ofeli_cache"}}
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# K1 (ofeli/users/sessions.py): OF sessions last 12 hours from the login, closing the browser
+# keeps them; staff sessions end with the browser and after 2 hours without a request.
+SESSION_COOKIE_AGE = int(os.environ.get("OFELI_SESSION_HOURS", "12")) * 3600
+STAFF_SESSION_IDLE = timedelta(minutes=int(os.environ.get("OFELI_STAFF_SESSION_IDLE_MINUTES", "120")))
 
 EXPORT_RETENTION_DAYS = 7
 # R3: temporary files of exports being built (swept when their worker died); heartbeat of a

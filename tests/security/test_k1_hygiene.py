@@ -105,3 +105,30 @@ def test_k1_a4_an_unrelated_strong_password_is_accepted():
     user = UserFactory(email="marie.dupont@example.org", first_name="Marie", last_name="Dupont")
     form = ChoosePasswordForm(user, {"new_password1": "Tournesol#47", "new_password2": "Tournesol#47"})
     assert form.is_valid(), form.errors
+
+
+def test_k1_staff_sessions_end_with_the_browser_and_after_two_idle_hours(client, settings):
+    from ofeli.users.sessions import ACTIVITY_KEY
+
+    staff = StaffFactory(password="Motdepasse!1")
+    response = client.post(reverse("users:login"), {"username": staff.email, "password": "Motdepasse!1"})
+    assert response.status_code == 302
+    assert client.session.get_expire_at_browser_close()  # the cookie ends with the browser
+    assert client.cookies[settings.SESSION_COOKIE_NAME]["max-age"] == ""
+    assert client.get(reverse("dashboard")).status_code == 200
+    session = client.session
+    session[ACTIVITY_KEY] -= 2 * 3600 + 1
+    session.save()
+    response = client.get(reverse("dashboard"))
+    assert response.status_code == 302 and response["Location"].startswith(reverse("users:login"))
+    page = client.get(response["Location"]).content.decode()
+    assert "Votre session a pris fin après 2 heures sans activité" in page
+    assert "_auth_user_id" not in client.session
+
+
+def test_k1_of_sessions_last_a_working_day_and_survive_the_browser(client, settings):
+    user = MembershipFactory().user
+    client.post(reverse("users:login"), {"username": user.email, "password": "Motdepasse!1"})
+    assert not client.session.get_expire_at_browser_close()
+    assert client.session.get_expiry_age() == 12 * 3600 == settings.SESSION_COOKIE_AGE
+    assert int(client.cookies[settings.SESSION_COOKIE_NAME]["max-age"]) == 12 * 3600
