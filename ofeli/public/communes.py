@@ -118,18 +118,25 @@ class Resolution:
         return f"{DEPARTEMENTS[self.departement]} ({self.departement})" if self.departement else ""
 
 
+def resolve_place(text):
+    """What the public search's place field means (P2): a département or the whole region
+    typed there (« Indre », « 36 », « Centre-Val de Loire »), else a commune (``resolve``)."""
+    text = (text or "").strip()
+    departement = departement_of(text)
+    if departement:
+        return Resolution(text=text, departement=departement)
+    if text and normalise(text) in REGION_NAMES:
+        return Resolution(text=text, region=True)
+    return resolve(text)
+
+
 def resolve(text):
+    """The commune typed (« Châteauroux (36000) », a name, a postcode)."""
     from .models import Commune
 
     text = (text or "").strip()
     result = Resolution(text=text)
     if not text:
-        return result
-    result.departement = departement_of(text)
-    if result.departement:
-        return result
-    if normalise(text) in REGION_NAMES:
-        result.region = True
         return result
     match = _WITH_POSTCODE.match(text)
     name, postcode = (match.group("nom"), match.group("cp")) if match else (text, "")

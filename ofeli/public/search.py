@@ -20,7 +20,7 @@ from django.db.models.functions import ASin, Cos, Power, Radians, RowNumber, Sin
 from django.utils import timezone
 
 from . import facets, financing, spelling
-from .communes import resolve
+from .communes import resolve_place
 from .models import PublishedSession
 from .status import status_of_row, status_rank_expression
 from .text import query_terms, query_words
@@ -351,7 +351,7 @@ def place_condition(results, qs):
     """Filter of the place field: a commune and a radius, a département, or the region.
     Sessions fully at a distance (« À distance ») always match a place (P2): no place
     excludes them, the cards say they are remote."""
-    results.place = resolve(results.place_text)
+    results.place = resolve_place(results.place_text)
     place = results.place
     remote = Q(modalite=REMOTE)
     if place.departement:
