@@ -33,3 +33,15 @@ def test_k1_session_financement_actions_with_a_huge_financeur(client, action):
     assert Financement.objects.count() == before
     if action == "add_financement":
         assert "Choisissez le financeur" in response.content.decode() or response.status_code == 302
+
+
+def test_k1_a_nul_character_anywhere_in_a_request_is_a_400(client):
+    change = draft_formation()
+    client.force_login(change.created_by)
+    search = reverse("formations:search")
+    assert client.get(search, {"f_intitule": "compta"}).status_code == 200
+    assert client.get(search, {"f_intitule": "comp\x00ta"}).status_code == 400
+    assert client.get(search, {"q\x00": "x"}).status_code == 400
+    response = client.post(reverse("users:password_reset"), {"email": "a\x00@example.org"})
+    assert response.status_code == 400 and "Requête incorrecte" in response.content.decode()
+    assert client.get("/ofeli/structures/x%00y/").status_code == 400
