@@ -85,7 +85,9 @@ def test_f1_published_session_opens_in_read_mode_with_demande_de_modification(cl
     assert 'id="session-form"' not in content
     assert "[1 / 2]" in content
     response = client.post(reverse("formations:session", args=[formation.reference, ref]), {"action": "save"})
-    assert response.status_code == 403
+    # No open request: refused with the reason (R2), nothing to save.
+    assert response.status_code == 302
+    assert "n'est plus modifiable" in text(client.get(response.url))
 
 
 # F2 -------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 identity (C3), coordonnées (C4), organisation (C5), complément (C7), formations (C8),
 gestion (C9)."""
 
+import html
 from decimal import Decimal
 
 import pytest
@@ -153,9 +154,16 @@ def test_c1_supprimer_ma_demande_deletes_the_draft_only(of_client, structure):
 def test_c1_submitted_request_cannot_be_changed_by_the_of_user(of_client, structure):
     change = open_change(of_client, structure)
     services.submit(change, change.created_by)
-    response = of_client.post(url(structure), fields_of(change.structure_version, adresse="1 Rue X", action="save"))
-    assert response.status_code == 403
-    assert of_client.post(url(structure), {"action": "cancel"}).status_code == 403
+    response = of_client.post(
+        url(structure), fields_of(change.structure_version, adresse="1 Rue X", action="save"), follow=True
+    )
+    # Refused with the reason (R2), not an error page.
+    assert "cette demande n'est plus modifiable, elle est « En attente de validation »" in html.unescape(
+        response.content.decode()
+    )
+    assert of_client.post(url(structure), {"action": "cancel"}).status_code == 302
+    change.refresh_from_db()
+    assert change.status == ChangeStatus.SUBMITTED
     change.structure_version.refresh_from_db()
     assert change.structure_version.adresse == "10 Rue Saint-Étienne"
 
