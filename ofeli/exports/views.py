@@ -17,6 +17,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from ofeli.core.decorators import carif_required
+from ofeli.quality.transmission import record_download
 
 from .flows import VERSIONS, flow_files
 from .jobs import enqueue, recover_stale_exports
@@ -201,6 +202,7 @@ def flow(request, version, kind):
         run = _delta_of_day(version, request.GET["date"])
     files = flow_files(run)
     Partner.objects.filter(pk=partner.pk).update(last_download_at=timezone.now())
+    record_download(partner, run, kind)  # Q2: « téléchargée par … le … »
     logger.info("Flux LHEO %s %s n° %s téléchargé par %s", version, kind, run.sequence, partner.slug)
     if kind == "manifeste":
         return FileResponse(files["manifest"].open("rb"), content_type="application/json")
@@ -214,6 +216,7 @@ def _delta(request, partner, version, sequence):
     if run is None:
         raise Http404("Ce flux des modifications n'est plus conservé : rechargez le flux complet.")
     Partner.objects.filter(pk=partner.pk).update(last_download_at=timezone.now())
+    record_download(partner, run, "modifications")  # Q2
     logger.info("Flux LHEO %s modifications n° %s téléchargé par %s", version, sequence, partner.slug)
     return _send(run, flow_files(run)["delta"], run.delta_sha256)
 

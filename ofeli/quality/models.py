@@ -27,3 +27,24 @@ class CertificationFlag(models.Model):
 
     def __str__(self):
         return f"{self.session} — {self.get_reason_display()}"
+
+
+class FlowDownload(models.Model):
+    """One download of a published flow run by a partner (Q2), recorded by the flow download
+    views: « téléchargée par France Travail le … » on the sessions that run holds."""
+
+    COMPLET = "complet"
+    MODIFICATIONS = "modifications"
+    KINDS = [(COMPLET, "flux complet"), (MODIFICATIONS, "flux des modifications")]
+
+    partner = models.ForeignKey("exports.Partner", on_delete=models.CASCADE, related_name="+")
+    run = models.ForeignKey("exports.FlowRun", on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField("flux", max_length=13, choices=KINDS)
+    downloaded_at = models.DateTimeField("téléchargé le")
+
+    class Meta:
+        indexes = [models.Index(fields=["run", "partner", "downloaded_at"], name="quality_download_run")]
+        verbose_name = "téléchargement de flux"
+
+    def __str__(self):
+        return f"{self.partner} — {self.run} ({self.kind})"
