@@ -244,3 +244,27 @@ def test_u1_f15_session_page_side_menu_section_status_and_save_bar_in_view(page,
     page.locator("#durees-title").scroll_into_view_if_needed()
     assert in_viewport(save)
     errors.check()
+
+
+def test_g4_archiving_asks_for_confirmation(page):
+    from tests.factories import StaffFactory, published_formation
+
+    errors = watch(page, 1280)
+    formation = published_formation()
+    login(page, StaffFactory().email)
+    page.goto(f"/ofeli/formations/{formation.reference}/")
+    button = page.get_by_role("button", name="Archiver la formation")
+    assert in_viewport(button) or button.scroll_into_view_if_needed() is None
+    asked = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+    button.click()
+    page.wait_for_timeout(300)
+    assert asked and "ne seront plus diffusées" in asked[0]
+    formation.refresh_from_db()
+    assert formation.archived_at is None  # « Annuler »: nothing archived
+    page.once("dialog", lambda dialog: dialog.accept())
+    with page.expect_navigation():
+        button.click()
+    formation.refresh_from_db()
+    assert formation.archived_at is not None
+    errors.check()
