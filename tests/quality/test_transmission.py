@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone, dateformat
+from django.utils import dateformat, timezone
 
 from ofeli.exports.flows import publish_flow
 from ofeli.exports.models import FlowStatus, Partner
@@ -98,6 +98,7 @@ def test_q2_session_ended_long_ago_is_out_of_the_flows(client):
     session = formation.sessions.get()
     ended = timezone.localdate() - datetime.timedelta(days=200)
     fm.SessionVersion.objects.filter(session=session).update(date_debut=ended, date_fin=ended)
+    published_formation()  # the flow holds another formation
     run_flow()
     html = session_page(of_client(client, formation), formation, session)
     assert "Pas encore transmise aux partenaires." in html
@@ -107,8 +108,9 @@ def test_q2_session_ended_long_ago_is_out_of_the_flows(client):
 def test_q2_structure_not_diffused_says_so(client):
     formation = published_formation()
     session = formation.sessions.get()
-    formation.structure.etat = StructureStateFactory(is_diffused=False)
+    formation.structure.etat = StructureStateFactory(code="NDI", libelle="Non diffusée", is_diffused=False)
     formation.structure.save()
+    published_formation()  # the flow holds another formation
     run_flow()
     html = session_page(of_client(client, formation), formation, session)
     assert "Structure non diffusée : ses sessions ne sont pas transmises aux partenaires." in html
@@ -147,6 +149,7 @@ def test_q2_partner_download_through_the_flow_view_appears(client):
     assert FlowDownload.objects.filter(partner=portal, kind="modifications", run__sequence=2).exists()
     html = session_page(client, formation, session)
     assert "Téléchargée par France Travail" in html and "Portail régional" not in html
+    client.force_login(StaffFactory())
     assert "Portail régional" in session_page(client, other, other.sessions.get())
 
 

@@ -5,25 +5,41 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('exports', '0008_export_job_lease'),
-        ('quality', '0001_certification_flags'),
+        ("exports", "0008_export_job_lease"),
+        ("quality", "0001_certification_flags"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='FlowDownload',
+            name="FlowDownload",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('complet', 'flux complet'), ('modifications', 'flux des modifications')], max_length=13, verbose_name='flux')),
-                ('downloaded_at', models.DateTimeField(verbose_name='téléchargé le')),
-                ('partner', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='exports.partner')),
-                ('run', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='exports.flowrun')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("complet", "flux complet"), ("modifications", "flux des modifications")],
+                        max_length=13,
+                        verbose_name="flux",
+                    ),
+                ),
+                ("downloaded_at", models.DateTimeField(verbose_name="téléchargé le")),
+                (
+                    "partner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="exports.partner"
+                    ),
+                ),
+                (
+                    "run",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="exports.flowrun"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'téléchargement de flux',
-                'indexes': [models.Index(fields=['run', 'partner', 'downloaded_at'], name='quality_download_run')],
+                "verbose_name": "téléchargement de flux",
+                "indexes": [models.Index(fields=["run", "partner", "downloaded_at"], name="quality_download_run")],
             },
         ),
     ]
