@@ -213,6 +213,11 @@ class SessionForm(base.ModelForm):
         self.fields["type_parcours"].choices = [("", "-- Choisissez un élément --"), *lheo.choices(lheo.TYPE_PARCOURS)]
         for name in ("duree_centre", "duree_entreprise", "duree_hebdomadaire"):
             self.fields[name].widget.attrs.update({"min": 0, "inputmode": "numeric"})
+        # F2: required at « Soumettre pour validation » (a draft may be saved without them):
+        # the guide's « * » says so.
+        for name in ("date_debut", "date_fin"):
+            self.fields[name].label = f"{self.fields[name].label} *"
+            self[name].label = self.fields[name].label  # the DSFR form has built its bound fields
         attach_to_form(self, SESSION_FORM)
 
     def clean(self):

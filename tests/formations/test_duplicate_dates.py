@@ -166,3 +166,16 @@ def test_f2_session_saved_with_stale_dates_gets_a_warning(client):
     html = response.content.decode()
     assert "Session sauvegardée dans le brouillon" in html
     assert "plus d&#x27;un an avant le début de la session" in html or "plus d'un an avant le début" in html
+
+
+def test_f2_session_dates_carry_the_required_marker(client):
+    change = draft_formation()
+    sv = change.formation_version.sessions.get()
+    client.force_login(change.created_by)
+    html = client.get(reverse("formations:session", args=[change.formation.reference, sv.session.reference])).content
+    html = html.decode()
+    import re
+
+    for name, label in (("date_debut", "Date de début"), ("date_fin", "Date de fin")):
+        match = re.search(rf'<label[^>]*for="id_s-{name}"[^>]*>\s*{label} \*', html)
+        assert match, f"{label} has no « * »"
