@@ -1,7 +1,7 @@
 """Smoke test of a running production server (S1), as CI runs it after booting gunicorn on
 PostgreSQL from docs/deployment.md (.ci/prod-server). Usage:
 
-    python deploy/smoke.py http://127.0.0.1:8001 laure.thevenin@example.org 'Demo-ofeli1!'
+    python deploy/smoke.py http://127.0.0.1:8001 aurelie.dougnac@example.org 'Demo-ofeli1!'
 
 It plays the reverse proxy (sends X-Forwarded-Proto: https) and checks: the HTTPS redirect,
 the security headers, a compressed static file with far-future cache headers, /sante/
@@ -88,7 +88,9 @@ def main(base, email, password):
     )
     expect(done.status == 302, f"connexion de {email} (HTTP {done.status})")
     page = browser.request("GET", "/ofeli/formations/")
-    expect(page.status == 200 and "Formations" in page.text, "écran « Formations » de l'organisme")
+    expect(
+        page.status == 200 and "Formations" in page.text, f"écran « Formations » de l'organisme (HTTP {page.status})"
+    )
 
 
 if __name__ == "__main__":

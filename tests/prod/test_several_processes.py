@@ -90,10 +90,11 @@ def test_s4_nightly_records_failures_and_closes_runs_of_killed_processes(monkeyp
 @needs_postgresql
 @pytest.mark.django_db(transaction=True)
 def test_s4_two_nightly_processes_at_once_one_runs_the_other_exits(tmp_path):
-    """Real processes: while one ``nightly`` holds the lock (here: a slow job), a second
+    """Real processes: while one ``nightly`` holds the lock (here: a job held back), a second
     started meanwhile exits with the message and a non-zero status; the first succeeds."""
     published_formation()  # an offer to publish, so that the real jobs succeed
-    env = prod_env(tmp_path / "var")
+    release = tmp_path / "release"
+    env = prod_env(tmp_path / "var", OFELI_TEST_RELEASE=str(release))
     slow = subprocess.Popen(
         [PYTHON, "-c", SLOW_NIGHTLY], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
@@ -104,21 +105,25 @@ def test_s4_two_nightly_processes_at_once_one_runs_the_other_exits(tmp_path):
     second = manage(env, "nightly", check=False)
     assert second.returncode == 1
     assert "Travaux de nuit non lancés : « nightly » est déjà en cours" in second.stderr
+    release.touch()  # let the first one finish its jobs
     out, err = slow.communicate(timeout=120)
     assert slow.returncode == 0, err
     assert list(NightlyRun.objects.values_list("status", flat=True)) == ["succeeded"]
 
 
-# ``nightly`` whose first job takes 3 seconds (the others are the real ones).
+# ``nightly`` whose first job waits until the test says so (the file named by
+# OFELI_TEST_RELEASE exists, at most 2 minutes); the others are the real ones.
 SLOW_NIGHTLY = """
-import time, django
+import os, time, django
 django.setup()
 from django.core import management
 import ofeli.core.management.commands.nightly as nightly
 real = management.call_command
 def slow(name, **kw):
     if name == "rebuild_public_index":
-        time.sleep(3)
+        deadline = time.monotonic() + 120
+        while not os.path.exists(os.environ["OFELI_TEST_RELEASE"]) and time.monotonic() < deadline:
+            time.sleep(0.1)
     return real(name, **kw)
 nightly.call_command = slow
 management.call_command("nightly")
