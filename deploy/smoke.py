@@ -37,7 +37,7 @@ class Browser:
                     "Referer": f"https://{self.host}:{self.port}{path}",
                 }
             )
-        connection = http.client.HTTPConnection(self.host, self.port, timeout=30)
+        connection = http.client.HTTPConnection(self.host, self.port, timeout=120)  # a login hashes (PBKDF2)
         connection.request(method, path, body=body, headers=sent)
         response = connection.getresponse()
         response.text = response.read().decode("utf-8", "replace")
