@@ -19,6 +19,7 @@ from ofeli.referentials.enums import CertificationState
 from ofeli.structures.models import Lieu
 from ofeli.workflow import services
 from ofeli.workflow.enums import ChangeStatus
+from tests.exports.builders import publish
 from tests.factories import (
     BlocFactory,
     CertificationFactory,
@@ -29,7 +30,6 @@ from tests.factories import (
     draft_formation,
     published_formation,
 )
-from tests.exports.builders import publish
 
 pytestmark = pytest.mark.django_db
 FRANCE_COMPETENCES = Path(__file__).resolve().parent.parent / "backoffice" / "fixtures" / "france_competences.xml"
