@@ -17,6 +17,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from ofeli.core.decorators import carif_required
+from ofeli.core.params import as_id
 from ofeli.quality.transmission import record_download
 
 from .flows import VERSIONS, flow_files
@@ -33,8 +34,8 @@ FORMAT_OF_LHEO_VERSION = {version: fmt for fmt, version in LHEO_VERSION_OF_FORMA
 
 def _back(request):
     target = request.POST.get("next", "")
-    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
-        return redirect(target)
+    if target.startswith("/") and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        return redirect(target)  # a path of the site only: « abc » is no view name to reverse (K1)
     return redirect("formations:search")
 
 
@@ -259,7 +260,7 @@ def partners(request):
                     request, f"Partenaire « {name} » créé. Copiez son jeton maintenant : il ne sera plus affiché."
                 )
         else:
-            partner = get_object_or_404(Partner, pk=request.POST.get("partner"))
+            partner = get_object_or_404(Partner, pk=as_id(request.POST.get("partner")))
             with transaction.atomic():
                 if action == "token":
                     token = partner.new_token()

@@ -59,8 +59,8 @@ def queue(request):
 
 def _back(request, change):
     target = request.POST.get("next", "")
-    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
-        return redirect(target)
+    if target.startswith("/") and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        return redirect(target)  # a path of the site only: « abc » is no view name to reverse (K1)
     return redirect("workflow:review", pk=change.pk)
 
 
