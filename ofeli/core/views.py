@@ -6,6 +6,8 @@ from django.views.decorators.http import require_POST
 from ofeli.formations.queries import dashboard_counters
 from ofeli.mails.outbox import unsent as unsent_mails
 from ofeli.messaging.models import Message
+from ofeli.quality.checks import late_requests
+from ofeli.quality.watch import open_flags
 from ofeli.structures.models import Structure
 from ofeli.users.enums import AccountRequestStatus
 from ofeli.users.middleware import set_current_structure
@@ -13,8 +15,6 @@ from ofeli.users.models import AccountRequest
 from ofeli.users.perms import accessible_structures, can_access_structure, require
 from ofeli.workflow.enums import ChangeStatus
 from ofeli.workflow.models import ChangeRequest
-from ofeli.quality.checks import late_requests
-from ofeli.quality.watch import open_flags
 
 
 @login_required
