@@ -8,6 +8,7 @@ from django.conf import settings
 from django.forms import modelform_factory
 
 from ofeli.core import forms as base
+from ofeli.core.forms import SafeModelChoiceField, SafeModelMultipleChoiceField
 from ofeli.core.identifiers import compact, validate_nda, validate_siret, validate_uai
 from ofeli.core.text import clean_pasted_text
 from ofeli.referentials import lheo
@@ -123,14 +124,14 @@ class StructureFilterForm(base.Form):
     """Choosing structures: the list screen, and the recipients of a message (I1)."""
 
     q = forms.CharField(label="Recherche", required=False, help_text="Référence, SIRET, NDA ou partie du nom")
-    type = forms.ModelChoiceField(
+    type = SafeModelChoiceField(
         label="Type de structure", required=False, queryset=StructureType.objects.all(), empty_label="Tous"
     )
-    etat = forms.ModelChoiceField(
+    etat = SafeModelChoiceField(
         label="État de la structure", required=False, queryset=StructureState.objects.all(), empty_label="Tous"
     )
     departement = forms.ChoiceField(label="Département", required=False, choices=departement_choices)
-    dispositif = forms.ModelChoiceField(
+    dispositif = SafeModelChoiceField(
         label="Dispositif de leurs sessions publiées",
         required=False,
         queryset=Dispositif.objects.order_by("code"),
@@ -173,7 +174,7 @@ class StructureIdentityForm(base.ModelForm):
         required=False,
         help_text="Références des structures « enfants » à rattacher, séparées par des espaces ou des virgules",
     )
-    detach = forms.ModelMultipleChoiceField(
+    detach = SafeModelMultipleChoiceField(
         label="Détacher des structures rattachées",
         required=False,
         queryset=Structure.objects.none(),
@@ -390,7 +391,7 @@ class UserEditForm(base.ModelForm):
         required=False,
         help_text="Références séparées par des espaces ou des virgules (ex. 23470P)",
     )
-    remove_memberships = forms.ModelMultipleChoiceField(
+    remove_memberships = SafeModelMultipleChoiceField(
         label="Retirer des droits de saisie",
         required=False,
         queryset=Structure.objects.none(),

@@ -3,6 +3,7 @@ from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from ofeli.core.params import as_id
 from ofeli.formations.queries import dashboard_counters
 from ofeli.mails.outbox import unsent as unsent_mails
 from ofeli.messaging.models import Message
@@ -70,7 +71,7 @@ def choose_structure(request):
 @login_required
 @require_POST
 def set_structure(request):
-    structure = get_object_or_404(Structure, pk=request.POST.get("structure"))
+    structure = get_object_or_404(Structure, pk=as_id(request.POST.get("structure")))  # K1: no 500
     require(can_access_structure(request.user, structure))
     set_current_structure(request, structure)
     return redirect("dashboard")

@@ -7,6 +7,7 @@ of the whole record is checked at « Soumettre pour validation », not on each s
 from django import forms
 
 from ofeli.core import forms as base
+from ofeli.core.forms import SafeModelChoiceField, SafeModelMultipleChoiceField
 from ofeli.core.params import as_id
 from ofeli.core.text import clean_pasted_text
 from ofeli.referentials import lheo
@@ -29,7 +30,7 @@ class CertificationChoiceForm(base.Form):
         widget=forms.RadioSelect,
         initial="non",
     )
-    certification = forms.ModelChoiceField(
+    certification = SafeModelChoiceField(
         label="Certification",
         queryset=Certification.objects.all(),
         required=False,
@@ -280,10 +281,10 @@ class FinancementForm(base.Form):
     """F8 « Ajouter » : a financeur, then a mesure of that financeur. Which schemes an OF
     may enter itself follows the guide's table (Dispositif.entered_by)."""
 
-    financeur = forms.ModelChoiceField(
+    financeur = SafeModelChoiceField(
         label="Financeur", queryset=Financeur.objects.all(), required=False, empty_label="-- Choisissez un financeur --"
     )
-    dispositif = forms.ModelChoiceField(
+    dispositif = SafeModelChoiceField(
         label="Mesure", queryset=Dispositif.objects.none(), required=False, empty_label="-- Choisissez une mesure --"
     )
     etat_recrutement = forms.ChoiceField(
@@ -352,7 +353,7 @@ class FinancementForm(base.Form):
 class SessionContactForm(base.Form):
     """F7: pick a contact among the contacts of the user's structures, with its type."""
 
-    contact = forms.ModelChoiceField(
+    contact = SafeModelChoiceField(
         label="Personne", queryset=Contact.objects.none(), required=False, empty_label="-- Choisissez un contact --"
     )
     type_contact = forms.ChoiceField(
@@ -404,7 +405,7 @@ class CycleForm(base.Form):
 class BlocsForm(base.Form):
     """F10 Blocs de compétences: Totale selects every block; Partielle lets the user pick."""
 
-    certification = forms.ModelChoiceField(
+    certification = SafeModelChoiceField(
         label="Certification", queryset=Certification.objects.none(), required=False, empty_label=None
     )
     type_validation = forms.ChoiceField(
@@ -412,7 +413,7 @@ class BlocsForm(base.Form):
         choices=[("", "-- Choisissez un élément --"), *lheo.choices(lheo.TYPE_VALIDATION_BLOCS)],
         required=False,
     )
-    blocs = forms.ModelMultipleChoiceField(
+    blocs = SafeModelMultipleChoiceField(
         label="Blocs de compétences",
         queryset=BlocCompetences.objects.none(),
         required=False,

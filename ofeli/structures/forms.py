@@ -15,6 +15,7 @@ from django.db import transaction
 from django.template.defaultfilters import filesizeformat
 
 from ofeli.core import forms as base
+from ofeli.core.forms import SafeModelChoiceField, SafeModelMultipleChoiceField
 from ofeli.core.models import next_reference
 from ofeli.core.regions import departement_of_postcode
 from ofeli.core.text import normalize_search
@@ -97,13 +98,13 @@ class CoordonneesForm(base.ModelForm):
         help_text="Au format https://...",
         error_messages={"invalid": HTTPS_MESSAGE},
     )
-    labels = forms.ModelMultipleChoiceField(
+    labels = SafeModelMultipleChoiceField(
         label="Conventions / Labels",
         queryset=Label.objects.filter(kind=LabelKind.CONVENTION),
         required=False,
         widget=DsfrCheckboxSelectMultiple,
     )
-    qualites = forms.ModelMultipleChoiceField(
+    qualites = SafeModelMultipleChoiceField(
         label="Qualités",
         queryset=Label.objects.filter(kind=LabelKind.QUALITE),
         required=False,
@@ -229,7 +230,7 @@ class ContactForm(base.ModelForm):
       when « Contact principal » is ticked, and writes the structure's history.
     """
 
-    structure = forms.ModelChoiceField(label="Structure", queryset=Structure.objects.none(), empty_label=None)
+    structure = SafeModelChoiceField(label="Structure", queryset=Structure.objects.none(), empty_label=None)
     types = forms.MultipleChoiceField(
         label="Types de contact",
         choices=lheo.choices(lheo.TYPE_CONTACT),
