@@ -151,7 +151,7 @@ def test_a2_to_h2_thin_path_in_browser(page, tmp_path):
     page.goto("/")
     page.get_by_label("Métier, formation, diplôme, organisme").fill("assurance")
     page.get_by_role("button", name="Rechercher").click()
-    page.get_by_role("link", name="BTS assurance").click()
+    page.get_by_role("link", name="BTS assurance", exact=True).first.click()  # the card's title
     assert page.locator("[data-numero-carif]").first.inner_text() == session_ref
 
     # 8. The LHEO 2.3 file of the published offer validates against the XSD.

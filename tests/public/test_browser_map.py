@@ -52,6 +52,7 @@ def test_p3_map_of_the_results_and_of_a_formations_places(located, placed, axe_s
     page.locator("#carte-resultats .leaflet-marker-icon").first.click()
     popup = page.locator(".leaflet-popup-content")
     popup.wait_for()
+    expect(page.locator(".leaflet-popup")).to_have_css("opacity", "1")  # faded in: axe sees its real colours
     assert popup.get_by_role("link").count() >= 1
     assert axe_violations(page, axe_source) == []
 

@@ -6,6 +6,7 @@ import datetime
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from .conftest import CHATEAUROUX, TODAY, OfferBuilder, axe_violations, north_of
 
@@ -144,7 +145,7 @@ def test_p2_filters_in_a_dialog_on_a_phone_beside_the_results_on_a_desktop(scree
     if close.is_visible():
         close.click()
     page.get_by_role("heading", name="1 formation (1 session)").wait_for()
-    assert not page.locator("#filtre-fin").is_visible()
+    expect(page.locator("#filtre-fin")).to_be_hidden()  # waits for the dialog's closing
     assert page.locator(".filters-open").is_visible()
     assert re.sub(r"\s+", " ", page.locator("#nb-filtres-actifs").text_content()).strip() == "(1 filtre actif)"
     assert page.locator(".formation-card").count() == 1

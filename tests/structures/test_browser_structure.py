@@ -58,7 +58,7 @@ def test_c1_c4_structure_change_request_with_address_search_then_carif_accepts(p
     # Coordonnées: « Rechercher une adresse » against the (local) BAN, chosen with the keyboard.
     open_tab(page, "Coordonnées")
     assert page.get_by_label("Numéro et voie").is_editable() is False  # filled by the BAN unless « Saisie manuelle »
-    page.locator("[data-address-search][data-address-ready]").wait_for()  # its script is set up
+    page.locator("[data-address-search][data-address-ready]").wait_for(state="attached")  # its script is set up
     search = page.get_by_label("Rechercher une adresse")
     search.press_sequentially("8 rue jeanne d'arc", delay=20)
     page.get_by_role("button", name="8 Rue Jeanne d'Arc 45000 Orléans").wait_for()
@@ -88,7 +88,8 @@ def test_c1_c4_structure_change_request_with_address_search_then_carif_accepts(p
 
     # The record shows the new address.
     login(page, user.email)
-    page.goto(reverse("structures:detail", args=[structure.reference]) + "#coordonnees")
+    page.goto(reverse("structures:detail", args=[structure.reference]))
+    open_tab(page, "Coordonnées")  # deep links are tested in test_c1_c2_problem_links_and_deep_links_open_the_right_tab
     address = page.locator("[data-structure-address]")
     address.wait_for()
     assert address.inner_text() == "8 Rue Jeanne d'Arc 45000 Orléans"
@@ -102,7 +103,7 @@ def test_c4_ban_unreachable_user_types_the_address_by_hand_with_the_keyboard(pag
     page.goto(reverse("structures:detail", args=[structure.reference]))
     page.get_by_role("button", name="Demande de modification").click()
     page.goto(reverse("structures:detail", args=[structure.reference]) + "#coordonnees")
-    page.locator("[data-address-search][data-address-ready]").wait_for()  # its script is set up
+    page.locator("[data-address-search][data-address-ready]").wait_for(state="attached")  # its script is set up
     page.get_by_label("Rechercher une adresse").fill("3 chemin des Vignes")
     page.get_by_text("ne répond pas pour le moment").first.wait_for()
     assert page.get_by_label("Saisie manuelle").is_checked()
@@ -136,8 +137,7 @@ def test_c1_c2_problem_links_and_deep_links_open_the_right_tab(page, record):
     page.goto(url + "#contacts")
     expect(page.get_by_role("tab", name="Contacts")).to_have_attribute("aria-selected", "true")
     page.get_by_role("cell", name="OFFRE", exact=True).wait_for()
-    # keyboard: arrows move between tabs (DSFR), once the deep link has settled (it focuses the panel)
-    page.wait_for_function("document.activeElement && document.activeElement.id === 'contacts'")
+    # keyboard: arrows move between tabs (DSFR)
     page.get_by_role("tab", name="Contacts").focus()
     page.keyboard.press("ArrowRight")
     page.get_by_role("tabpanel", name="Complément organisme de formation").wait_for()
@@ -157,7 +157,7 @@ def test_c1_c2_problem_links_and_deep_links_open_the_right_tab(page, record):
     page.get_by_role("link", name=re.compile("L'adresse de la structure est incomplète")).click()
     ville = page.get_by_label("Ville")
     ville.wait_for()
-    page.wait_for_function("document.activeElement && document.activeElement.id === 'id_ville'")
+    expect(page.locator("#id_ville")).to_be_focused()
     assert ville.is_visible()
 
 
@@ -197,7 +197,7 @@ def test_f6_address_partials_fill_the_prefixed_fields_of_another_form(page, fake
     login(page, user.email)
     page.goto("/essai-lieu/")
     page.get_by_label("Nom du lieu").fill("AFPA de Tours")
-    page.locator("[data-address-search][data-address-ready]").wait_for()  # its script is set up
+    page.locator("[data-address-search][data-address-ready]").wait_for(state="attached")  # its script is set up
     search = page.get_by_label("Rechercher une adresse")
     search.press_sequentially("56 avenue du danemark", delay=20)
     page.get_by_role("button", name="56 Avenue du Danemark 37100 Tours").click()

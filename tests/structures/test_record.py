@@ -4,6 +4,7 @@ gestion (C9)."""
 
 import html
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from django.urls import reverse
@@ -259,7 +260,11 @@ def test_c2_tab_chosen_by_parameter_or_by_contacts_search(of_client, structure):
 def test_c2_without_javascript_every_panel_is_shown(of_client, structure):
     html = of_client.get(url(structure)).content.decode()
     noscript = html[html.index("<noscript>") : html.index("</noscript>")]
-    assert ".fr-tabs__panel { visibility: visible !important" in noscript
+    assert 'href="/static/ofeli/structure-noscript.css"' in noscript  # a file: the CSP forbids inline styles
+    from django.contrib.staticfiles import finders
+
+    css = Path(finders.find("ofeli/structure-noscript.css")).read_text(encoding="utf-8")
+    assert ".fr-tabs__panel { visibility: visible !important" in css
 
 
 # --- C3 Identité ------------------------------------------------------------------------
