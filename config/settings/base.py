@@ -254,7 +254,9 @@ HEALTH_HEARTBEAT_INTERVAL = timedelta(seconds=60)
 # (Django's default), the cache in the database table « ofeli_cache » (manage.py
 # createcachetable), or Redis when REDIS_URL is set.
 if os.environ.get("REDIS_URL"):
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": os.environ["REDIS_URL"]}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": os.environ["REDIS_URL"]}
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "ofeli_cache"}}
 SESSION_ENGINE = "django.contrib.sessions.backends.db"

@@ -114,9 +114,7 @@ class SessionEditor:
             if self.user.is_carif:
                 self._editable_owner_ids = set(self.owner_ids)
             else:
-                mine = set(
-                    accessible_structures(self.user).filter(pk__in=self.owner_ids).values_list("pk", flat=True)
-                )
+                mine = set(accessible_structures(self.user).filter(pk__in=self.owner_ids).values_list("pk", flat=True))
                 self._editable_owner_ids = mine | {self.structure.pk}
         return self._editable_owner_ids
 

@@ -234,7 +234,9 @@ def test_h2_partner_downloads_the_flows_with_its_token(client, partner_token):
     assert "attachment" in response["Content-Disposition"]
     response = client.get(flow_url("2.3", "modifications"), HTTP_AUTHORIZATION=f"Bearer {token}")
     assert response.status_code == 200
-    manifest = json.loads(b"".join(client.get(flow_url("2.3", "manifeste"), HTTP_AUTHORIZATION=f"Bearer {token}").streaming_content))
+    manifest = json.loads(
+        b"".join(client.get(flow_url("2.3", "manifeste"), HTTP_AUTHORIZATION=f"Bearer {token}").streaming_content)
+    )
     assert manifest["complet"]["sha256"] == run.full_sha256
     partner.refresh_from_db()
     assert partner.last_download_at is not None

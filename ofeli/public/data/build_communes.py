@@ -125,7 +125,11 @@ def build(communes, epci, geonames):
         if point is None:  # the nearest postcodes of the département (same first 4, then 3 digits)
             for width in (4, 3):
                 prefixes = {cp[:width] for cp in c["codesPostaux"]}
-                near = [exact[x["code"]] for x in by_departement[c["departement"]] if x["codesPostaux"] and x["codesPostaux"][0][:width] in prefixes]
+                near = [
+                    exact[x["code"]]
+                    for x in by_departement[c["departement"]]
+                    if x["codesPostaux"] and x["codesPostaux"][0][:width] in prefixes
+                ]
                 point, precision = mean(near), "cp_proche"
                 if point is not None:
                     break
