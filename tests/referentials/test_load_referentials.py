@@ -36,6 +36,8 @@ F8_TABLE = {
     "SCO01": ("98012", EnteredBy.OF, TrainingKind.SCOLAIRE, True),
     "SCO02": ("98020", EnteredBy.OF, TrainingKind.SCOLAIRE, False),
     "CPR02": ("98020", EnteredBy.OF, TrainingKind.CONTINUE, False),
+    # Not in the guide's table: the CPF, so that a « CPF » badge (P1) says only what was entered.
+    "CPF01": ("98020", EnteredBy.OF, TrainingKind.CONTINUE, False),
 }
 
 
