@@ -59,8 +59,12 @@
     (function select() {
       if (chosen !== tabChosen) return;
       if (button && button.getAttribute("aria-selected") !== "true") {
-        if (!button.hasAttribute("data-fr-js-tab-button") && tries++ < 40) return window.setTimeout(select, 50);
+        if (!button.hasAttribute("data-fr-js-tab-button") && tries++ < 200) return window.setTimeout(select, 50);  // DSFR may start late on a slow device
         button.click();
+        // DSFR may still select the server's tab after our click: check again, a few times.
+        if (tries++ < 200) window.setTimeout(function () {
+          if (chosen === tabChosen && button.getAttribute("aria-selected") !== "true") select();
+        }, 100);
       }
       if (focus) window.setTimeout(function () { target.scrollIntoView({ block: "center" }); target.focus({ preventScroll: true }); }, 60);
     })();
