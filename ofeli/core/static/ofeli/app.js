@@ -66,8 +66,17 @@
           if (chosen === tabChosen && button.getAttribute("aria-selected") !== "true") select();
         }, 100);
       }
-      if (focus) window.setTimeout(function () { target.scrollIntoView({ block: "center" }); target.focus({ preventScroll: true }); }, 60);
+      if (focus) focusWhenShown(0);
     })();
+    // A hidden panel cannot take the focus: wait until DSFR has drawn it (slow devices).
+    function focusWhenShown(waited) {
+      window.setTimeout(function () {
+        if (chosen !== tabChosen) return;
+        if (!target.getClientRects().length && waited < 200) return focusWhenShown(waited + 1);
+        target.scrollIntoView({ block: "center" });
+        target.focus({ preventScroll: true });
+      }, 60);
+    }
     return true;
   }
   function setupTabLinks() {
@@ -77,6 +86,10 @@
     }
     fromHash(true);
     window.addEventListener("hashchange", function () { fromHash(true); });
+    // Arrow keys on the tab list (DSFR) are a choice too: a pending deep link gives way.
+    document.addEventListener("keydown", function (e) {
+      if (e.target.closest && e.target.closest(".fr-tabs__list")) tabChosen++;
+    });
     document.addEventListener("click", function (e) {
       var tab = e.target.closest(".fr-tabs__tab[aria-controls]");
       if (tab && e.isTrusted) { tabChosen++; window.history.replaceState(null, "", "#" + tab.getAttribute("aria-controls")); return; }
