@@ -248,6 +248,9 @@ def axe_violations(page, axe_source, impacts=("serious", "critical")):
         page.evaluate(axe_source + "\n;undefined")
     violations = page.evaluate(
         """async () => {
+            // Colours are measured once every transition (a DSFR modal fading in) has ended.
+            const finite = document.getAnimations().filter(a => a.effect && a.effect.getTiming().iterations !== Infinity);
+            await Promise.all(finite.map(a => a.finished.catch(() => null)));
             const result = await axe.run(document, {resultTypes: ['violations']});
             return result.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
                 nodes: v.nodes.map(n => n.target.join(' ') + ' :: ' + n.failureSummary).slice(0, 5)}));
