@@ -351,10 +351,21 @@ class FinancementForm(base.Form):
 
 
 class SessionContactForm(base.Form):
-    """F7: pick a contact among the contacts of the user's structures, with its type."""
+    """F7: pick a contact among the contacts of the user's structures, with its type. The page
+    does not draw ``contact`` as a drop-down: « Personne » is a search field whose results are
+    radios named ``ct-contact`` (formations/_contact_results.html, issue 10)."""
 
     contact = SafeModelChoiceField(
-        label="Personne", queryset=Contact.objects.none(), required=False, empty_label="-- Choisissez un contact --"
+        label="Personne",
+        queryset=Contact.objects.none(),
+        required=False,
+        empty_label="-- Choisissez un contact --",
+        error_messages={
+            "invalid_choice": (
+                "Ce contact ne fait pas partie des contacts de vos structures : recherchez-le puis sélectionnez-le "
+                "dans la liste."
+            )
+        },
     )
     type_contact = forms.ChoiceField(
         label="Type", choices=[("", "-- Choisissez un type --"), *lheo.choices(lheo.TYPE_CONTACT)], required=False
@@ -468,7 +479,7 @@ class EquipementForm(base.Form):
         return value
 
 
-DATED_MODALITIES = {"9", "8"}  # information collective, entretien ou RDV individuel
+DATED_MODALITIES = {"9", "8"}  # réunion d'information collective, rendez-vous individuel
 
 
 class RecruitmentSlotForm(base.ModelForm):
@@ -502,7 +513,7 @@ class RecruitmentSlotForm(base.ModelForm):
         }
         help_texts = {
             "modalite": (
-                "France Travail utilise « information collective », « entretien ou RDV individuel » et « inscription "
+                "France Travail utilise « Réunion d'information collective », « Rendez-vous individuel » et « Inscription "
                 "sur candidature » pour positionner les demandeurs d'emploi : au moins une est obligatoire."
             ),
         }
@@ -513,7 +524,7 @@ class RecruitmentSlotForm(base.ModelForm):
         self.sv = sv
         self.fields["modalite"].choices = [
             ("", "-- Choisissez un élément --"),
-            *lheo.choices(lheo.MODALITE_RECRUTEMENT),
+            *lheo.recruitment_modality_choices(),
         ]
         self.fields["modalite"].required = False
         self.fields["structure"].required = False

@@ -334,9 +334,7 @@ class RecruitmentSlot(models.Model):
     """Modalités de recrutement (F13): a recruitment modality, dated or not."""
 
     session_version = session_version_fk("recruitment_slots")
-    modalite = models.CharField(
-        "Modalité de recrutement", max_length=2, choices=lheo.choices(lheo.MODALITE_RECRUTEMENT)
-    )
+    modalite = models.CharField("Modalité de recrutement", max_length=2, choices=lheo.recruitment_modality_choices())
     date = models.DateField("Date", null=True, blank=True)
     heure_debut = models.TimeField("Horaire début", null=True, blank=True)
     heure_fin = models.TimeField("Horaire fin", null=True, blank=True)

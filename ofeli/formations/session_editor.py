@@ -257,6 +257,9 @@ class SessionEditor:
     def do_search_trainer(self):
         return False
 
+    def do_search_contact(self):
+        return False  # « Rechercher » a contact without JavaScript: the page comes back with the results
+
     def do_refresh_mesures(self):
         return False
 

@@ -22,4 +22,9 @@ urlpatterns = [
         views.trainer_results,
         name="trainer_results",
     ),
+    path(
+        "<str:reference>/sessions/<str:session_reference>/contacts/",
+        views.contact_results,
+        name="contact_results",
+    ),
 ]

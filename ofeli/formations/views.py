@@ -394,9 +394,16 @@ def session(request, reference, session_reference):
         if searched:
             same_network = bool(request.POST.get("same_network"))
             trainer_results = trainer_search(trainer_query, ctx.formation.structure, same_network=same_network)
+        contact_query = request.POST.get("contact_q", "").strip()
+        contact_searched = editor.action in ("search_contact", "add_contact")
         editing = {
             "form": form,
             "editor": editor,
+            # F7 « Personne » (issue 10): searched, not a drop-down; kept after a refused choice.
+            "contact_query": contact_query,
+            "contact_searched": contact_searched,
+            "contact_selected": request.POST.get("ct-contact", "") if contact_searched else "",
+            **(contact_search(editor, contact_query) if contact_searched else {}),
             "available_places": editor.place_choices().exclude(pk__in=sv.places.values("lieu_id")),
             "trainer_query": trainer_query,
             "trainer_results": trainer_results,
@@ -457,6 +464,43 @@ def trainer_results(request, reference, session_reference):
         request,
         "formations/_trainer_results.html",
         {"trainer_results": results, "searched": bool(query or same_network)},
+    )
+
+
+CONTACT_RESULTS_MAX = 30
+
+
+def contact_search(editor, query):
+    """F7 « Personne » of a session contact (issue 10): the contacts the user may choose
+    (``SessionEditor.contact_choices``: those of the user's structures) not yet in the
+    session, matching every word of ``query`` on name, first name, e-mail or reference;
+    all of them (up to CONTACT_RESULTS_MAX) for an empty query, as the magnifier shows."""
+    qs = (
+        editor.contact_choices()
+        .exclude(pk__in=editor.sv.contacts.values("contact_id"))
+        .select_related("structure__live_version")
+        .order_by("nom", "prenom", "pk")
+    )
+    for word in query.split()[:5]:
+        qs = qs.filter(
+            Q(nom__icontains=word) | Q(prenom__icontains=word) | Q(email__icontains=word) | Q(reference__iexact=word)
+        )
+    rows = list(qs[: CONTACT_RESULTS_MAX + 1])
+    return {"contact_results": rows[:CONTACT_RESULTS_MAX], "contact_more": len(rows) > CONTACT_RESULTS_MAX}
+
+
+@login_required
+def contact_results(request, reference, session_reference):
+    """htmx type-ahead of « Personne » in « Ajouter un contact » (F7, issue 10)."""
+    ctx = get_formation(request, reference)
+    sv = get_session_version(ctx, session_reference)
+    if not ctx.editing:
+        raise PermissionDenied
+    query = request.GET.get("contact_q", "").strip()[:100]
+    return render(
+        request,
+        "formations/_contact_results.html",
+        {"contact_query": query, "contact_searched": True, **contact_search(SessionEditor(request, ctx, sv), query)},
     )
 
 

@@ -52,8 +52,28 @@ NIVEAUX = "dict-niveaux"
 # The three recruitment modalities France Travail uses to position a job seeker (F13):
 # information collective, entretien ou RDV individuel, inscription sur candidature.
 FRANCE_TRAVAIL_RECRUITMENT_CODES = {"9", "8", "7"}
+# What the screens show for dict-modalite-recrutement (issue 10): the guide's words, no code
+# prefix (« Réunion d'information collective », not « 9 - information collective »). The codes
+# stay what is stored and what the LHEO flows and the API write, with the table's own labels.
+RECRUITMENT_MODALITY_LABELS = {
+    "0": "Information inconnue",
+    "1": "Méthode de recrutement par simulation",
+    "2": "Concours",
+    "3": "Dossier",
+    "4": "Tests pratiques",
+    "5": "Épreuves écrites",
+    "6": "Épreuves orales",
+    "7": "Inscription sur candidature",
+    "8": "Rendez-vous individuel",
+    "9": "Réunion d'information collective",
+}
 # Current (2019) nomenclature of levels: codes 11..18 = « Niveau 1 » .. « Niveau 8 ».
 CURRENT_LEVEL_CODES = [str(c) for c in range(11, 19)]
+
+
+def recruitment_modality_choices():
+    """The recruitment modalities as the guide names them, in the order of the LHEO table."""
+    return [(code, RECRUITMENT_MODALITY_LABELS.get(code, label)) for code, label in entries(MODALITE_RECRUTEMENT)]
 
 
 def level_choices():

@@ -123,11 +123,9 @@ def test_a2_to_h2_thin_path_in_browser(page, tmp_path):
     page.get_by_label("Mesure").select_option(index=1)
     page.locator("#add-financement").get_by_role("button", name="Valider").click()
     page.get_by_text("Ajouter une modalité de recrutement").click()
-    page.get_by_label("Modalité de recrutement").select_option(label="7 - inscription sur candidature")
+    page.get_by_label("Modalité de recrutement").select_option(label="Inscription sur candidature")
     page.locator("#inscription").get_by_role("button", name="Valider").click()
-    page.locator("#inscription tbody").get_by_role(
-        "cell", name="7 - inscription sur candidature", exact=True
-    ).wait_for()
+    page.locator("#inscription tbody").get_by_role("cell", name="Inscription sur candidature", exact=True).wait_for()
     page.get_by_label("Durée en centre (heures)").fill("500")
     page.get_by_label("Durée en entreprise (heures)").fill("800")
     assert page.locator("output[data-duration-total]").inner_text() == "1300"

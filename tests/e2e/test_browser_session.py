@@ -59,7 +59,8 @@ def test_e2_f9_f10_f13_apprenticeship_formation_with_a_complete_session(page):
     page.locator("#financements tbody").get_by_text("AOP02 - Contrat d'apprentissage").wait_for()
     # contact with its type (required for apprenticeship)
     page.get_by_text("Ajouter un contact", exact=True).click()
-    page.get_by_label("Personne").select_option(label="Aurélie DOUGNAC")
+    page.get_by_label("Personne").fill("DOUGNAC")  # searched, not a drop-down (issue 10)
+    page.get_by_label(re.compile(r"Aurélie DOUGNAC$")).check(force=True)
     page.locator("#id_ct-type_contact").select_option(label="14 - Référent Apprentissage")
     page.get_by_role("button", name="Valider ma sélection").click()
     # cycles: years 1 and 2
@@ -80,14 +81,16 @@ def test_e2_f9_f10_f13_apprenticeship_formation_with_a_complete_session(page):
     page.get_by_label("Durée en entreprise (heures)").fill("2000")
     # recruitment slot: information collective, dated, before the session ends
     page.get_by_text("Ajouter une modalité de recrutement").click()
-    page.get_by_label("Modalité de recrutement").select_option(label="9 - information collective")
+    page.get_by_label("Modalité de recrutement").select_option(label="Réunion d'information collective")
     page.locator("#id_rs-date").fill("2026-06-15")
     page.get_by_label("Horaire début").fill("10:00")
     page.get_by_label("Horaire fin").fill("11:00")
     page.get_by_label("Nombre de places").fill("10")
     page.get_by_label("Adresse OF Formateur").check(force=True)
     page.locator("#inscription").get_by_role("button", name="Valider").click()
-    page.locator("#inscription tbody").get_by_role("cell", name="9 - information collective", exact=True).wait_for()
+    page.locator("#inscription tbody").get_by_role(
+        "cell", name="Réunion d'information collective", exact=True
+    ).wait_for()
     assert page.get_by_label("Durée en centre (heures)").input_value() == "1350"
     page.get_by_role("button", name="Sauvegarder le brouillon").click()
     page.get_by_text("Session sauvegardée dans le brouillon").wait_for()

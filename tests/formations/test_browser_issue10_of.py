@@ -1,0 +1,88 @@
+"""Issue 10, « Smaller ones » (OF side) in Chromium: what a person sees of the recruitment
+modalities (F13), the « Personne » search of a session contact (F7), « Me géolocaliser »
+(C4, F6), the account request's file and consent link (A2) and the login after activation
+(A4). Every page is checked for script and console errors (U1)."""
+
+import re
+
+import pytest
+from django.urls import reverse
+from playwright.sync_api import expect
+
+from ofeli.formations.models import RecruitmentSlot
+from tests.e2e.helpers import in_viewport, login, watch
+from tests.factories import ContactFactory, StructureFactory, draft_formation
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def session_page():
+    change = draft_formation()
+    sv = change.formation_version.sessions.get()
+    url = reverse("formations:session", args=[change.formation.reference, sv.session.reference])
+    return change, sv, url
+
+
+def test_f13_recruitment_modalities_read_like_the_guide(page, session_page):
+    change, sv, url = session_page
+    RecruitmentSlot.objects.filter(session_version=sv).update(modalite="8")
+    errors = watch(page)
+    login(page, change.created_by.email)
+    page.goto(url)
+    table = page.locator("#inscription tbody")
+    expect(table.get_by_role("cell", name="Rendez-vous individuel", exact=True)).to_be_visible()
+    assert "8 - " not in table.inner_text()
+    page.get_by_text("Ajouter une modalité de recrutement").click()
+    select = page.get_by_label("Modalité de recrutement")
+    expect(select).to_be_visible()
+    options = select.locator("option").all_inner_texts()
+    assert "Réunion d'information collective" in options and "Inscription sur candidature" in options
+    assert not [o for o in options if re.match(r"\d+ - ", o)]
+    errors.check()
+
+
+def test_f7_personne_is_searched_with_a_type_ahead_and_chosen_by_its_radio(page, session_page):
+    change, sv, url = session_page
+    structure = change.formation.structure
+    laure = ContactFactory(structure=structure, nom="THEVENIN", prenom="Laure")
+    ContactFactory(structure=structure, nom="MARC", prenom="Carole")
+    ContactFactory(structure=StructureFactory(), nom="THEVENIN", prenom="Louise")  # not the user's structure
+    errors = watch(page)
+    login(page, change.created_by.email)
+    page.goto(url)
+    page.get_by_text("Ajouter un contact", exact=True).click()
+    search = page.get_by_label("Personne")
+    expect(search).to_be_visible()
+    assert search.evaluate("el => el.tagName") == "INPUT"  # not a drop-down
+    search.press_sequentially("theve", delay=20)
+    choice = page.get_by_label(f"{laure.reference} Laure THEVENIN")
+    choice.wait_for()
+    assert page.locator("#contact-results").get_by_text("Louise").count() == 0
+    assert page.locator("#contact-results").get_by_role("cell", name="MARC").count() == 0
+    # Entrée in the field runs the search, it never submits the page with another button
+    page.evaluate("window.ofsmallMarker = 1")
+    search.press("Enter")
+    expect(page.locator("#contact-results input[type=radio]")).to_have_count(1)
+    assert page.evaluate("window.ofsmallMarker") == 1  # no page load: the search ran in place
+    # the radio is drawn (the guide: select at the left), and usable with the keyboard
+    page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')")
+    label = page.locator(f'label[for="ct-contact-{laure.pk}"]')
+    label.scroll_into_view_if_needed()
+    assert in_viewport(label)
+    # the DSFR radio is drawn by the label's ::before: the label has room and visible text
+    assert label.bounding_box()["width"] >= 40 and laure.reference in label.inner_text()
+    page.screenshot(path="/tmp/ofsmall/contact-results.png")
+    search.press("ArrowDown")
+    page.keyboard.press("Space")
+    expect(choice).to_be_checked()
+    page.locator("#id_ct-type_contact").select_option(label="3 - Référent pédagogique")
+    page.get_by_role("button", name="Valider ma sélection").first.click()
+    page.get_by_role("cell", name="Laure THEVENIN", exact=True).wait_for()
+    assert sv.contacts.get(contact=laure).type_contact == "3"
+    # the magnifier with nothing typed lists every contact of the user's structures
+    page.get_by_text("Ajouter un contact", exact=True).click()
+    page.locator("[data-contact-search]").get_by_role("button", name="Rechercher").click()
+    page.locator("#contact-results").get_by_role("cell", name="MARC", exact=True).wait_for()
+    assert page.locator("#contact-results").get_by_text("Louise").count() == 0
+    errors.check()
