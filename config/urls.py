@@ -30,6 +30,7 @@ ofeli_patterns = [
 urlpatterns = [
     path("api/v1/", api.urls),  # partner API (J1-J4), docs/api.md
     path("sante/", health, name="health"),  # monitoring (S1), see docs/deployment.md
+    path("alertes/", include("ofeli.alerts.urls")),  # P5: e-mail alerts of the public site
     path("", include("ofeli.public.urls")),
     path("ofeli/", include(ofeli_patterns)),
     path(

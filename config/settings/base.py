@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "ofeli.mails",
     "ofeli.exports",
     "ofeli.public",
+    "ofeli.alerts",
     "ofeli.backoffice",
     "ofeli.api",
     "ofeli.quality",
@@ -153,6 +154,14 @@ TRUSTED_PROXY_COUNT = int(os.environ.get("OFELI_TRUSTED_PROXIES", "0"))
 ACCOUNT_REQUEST_RATE_LIMIT = int(os.environ.get("OFELI_ACCOUNT_REQUEST_RATE_LIMIT", "5"))
 PASSWORD_RESET_RATE_LIMIT = int(os.environ.get("OFELI_PASSWORD_RESET_RATE_LIMIT", "10"))
 PASSWORD_RESET_EMAIL_RATE_LIMIT = int(os.environ.get("OFELI_PASSWORD_RESET_EMAIL_RATE_LIMIT", "3"))
+# P5 (ofeli/alerts): e-mail alerts of the public site. Subscriptions and « Gérer mes alertes »
+# requests per hour, per client address and per typed e-mail; days a confirmation link (and
+# an unconfirmed alert) lasts; days a « Gérer mes alertes » link lasts; alerts per address.
+ALERT_RATE_LIMIT = int(os.environ.get("OFELI_ALERT_RATE_LIMIT", "10"))
+ALERT_EMAIL_RATE_LIMIT = int(os.environ.get("OFELI_ALERT_EMAIL_RATE_LIMIT", "3"))
+ALERT_CONFIRM_DAYS = int(os.environ.get("OFELI_ALERT_CONFIRM_DAYS", "3"))
+ALERT_MANAGE_LINK_DAYS = int(os.environ.get("OFELI_ALERT_MANAGE_LINK_DAYS", "7"))
+ALERT_MAX_PER_EMAIL = int(os.environ.get("OFELI_ALERT_MAX_PER_EMAIL", "10"))
 
 LANGUAGE_CODE = "fr"
 LANGUAGES = [("fr", "Français")]

@@ -3,7 +3,10 @@ transaction as what it tells about, sent afterwards by a background task
 (``ofeli.mails.outbox``), retried with backoff, visible to staff when it fails.
 
 Mails that carry a secret (activation key, new password link) never store their body:
-it is rendered when the mail is sent, with a fresh link, from ``kind`` and ``user``."""
+it is rendered when the mail is sent, with a fresh link, from ``kind`` and ``user``.
+
+``headers``: extra headers of the message (``List-Unsubscribe`` and ``List-Unsubscribe-Post``
+of the public site's alerts, RFC 8058), a JSON object of header name to value."""
 
 from django.db import models
 
@@ -14,6 +17,9 @@ class MailKind(models.TextChoices):
     ACTIVATION = "activation", "Clé d'activation du compte"
     PASSWORD_RESET = "password_reset", "Nouveau mot de passe"
     ACCOUNT_REFUSAL = "account_refusal", "Refus d'une demande de compte"
+    ALERT_CONFIRMATION = "alert_confirmation", "Confirmation d'une alerte du site public"
+    ALERT_DIGEST = "alert_digest", "Alerte du site public : nouvelles sessions"
+    ALERT_MANAGE = "alert_manage", "Lien « Gérer mes alertes »"
     OTHER = "other", "Autre"
 
 
@@ -38,6 +44,7 @@ class OutgoingMail(models.Model):
     )
     object_label = models.CharField("concerne", max_length=200, blank=True)
     url = models.CharField("lien", max_length=500, blank=True)  # path of the object in the product
+    headers = models.JSONField("en-têtes", default=dict, blank=True)
     status = models.CharField("état", max_length=8, choices=MailStatus.choices, default=MailStatus.PENDING)
     attempts = models.PositiveSmallIntegerField("tentatives", default=0)
     last_error = models.TextField("dernière erreur", blank=True)

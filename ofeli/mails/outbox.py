@@ -30,6 +30,7 @@ logger = logging.getLogger(__name__)
 # delay before attempt n+1 after n failed attempts (seconds)
 BACKOFF = (60, 5 * 60, 30 * 60, 2 * 3600, 6 * 3600)
 SENDING_TIMEOUT = timedelta(minutes=15)  # a mail « Envoi en cours » longer than this was lost
+RESERVED_HEADERS = frozenset({"to", "from", "cc", "bcc", "subject", "content-type", "mime-version"})
 
 
 def max_attempts():
@@ -48,9 +49,9 @@ def absolute(path):
     return settings.SITE_URL.rstrip("/") + path if path and path.startswith("/") else path
 
 
-def queue(to, subject, body="", *, kind, user=None, structure=None, url="", object_label=""):
+def queue(to, subject, body="", *, kind, user=None, structure=None, url="", object_label="", headers=None):
     """Record one mail to ``to`` and send it in the background after the commit (None when
-    there is no address to write to)."""
+    there is no address to write to). ``headers``: extra headers (name -> value)."""
     mails = queue_many(
         [
             OutgoingMail(
@@ -62,10 +63,25 @@ def queue(to, subject, body="", *, kind, user=None, structure=None, url="", obje
                 structure=structure,
                 url=url[:500],
                 object_label=object_label[:200],
+                headers=clean_headers(headers),
             )
         ]
     )
     return mails[0] if mails else None
+
+
+def clean_headers(headers):
+    """Extra headers as stored: text names and values on one line (a line break in a value
+    would inject headers); the ones ``EmailMessage`` writes itself are refused."""
+    cleaned = {}
+    for name, value in (headers or {}).items():
+        name, value = str(name).strip(), str(value)
+        if not name or any(c in name + value for c in "\r\n") or ":" in name:
+            raise ValueError(f"en-tête de mail invalide : {name!r}")
+        if name.lower() in RESERVED_HEADERS:
+            raise ValueError(f"en-tête de mail réservé : {name!r}")
+        cleaned[name] = value
+    return cleaned
 
 
 def queue_many(mails):
@@ -74,6 +90,7 @@ def queue_many(mails):
     if not mails:
         return []
     for mail in mails:
+        mail.headers = clean_headers(mail.headers)
         if mail.has_secret:
             mail.body = ""  # never stored: rendered when sent
     created = OutgoingMail.objects.bulk_create(mails, batch_size=500)
@@ -177,7 +194,7 @@ def build_message(mail):
         from ofeli.users.services import password_reset_body
 
         body = password_reset_body(_account(mail))
-    return EmailMessage(subject, body, None, [mail.to])
+    return EmailMessage(subject, body, None, [mail.to], headers=dict(mail.headers or {}))
 
 
 def _account(mail):

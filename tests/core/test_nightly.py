@@ -18,6 +18,7 @@ def test_h2_nightly_runs_every_job(monkeypatch):
         "watch_certifications",
         "publish_lheo_flows",
         "purge_exports",
+        "send_alerts",
         "send_mails",
         "check_links",
     ]
@@ -41,6 +42,7 @@ def test_h2_nightly_reports_a_failed_job_after_running_the_others(monkeypatch):
         "watch_certifications",
         "publish_lheo_flows",
         "purge_exports",
+        "send_alerts",
         "send_mails",
     ]
 

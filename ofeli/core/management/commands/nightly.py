@@ -24,6 +24,7 @@ JOBS = [
     ("watch_certifications", "veille des certifications (fichiers France Compétences déposés, sessions à vérifier)"),
     ("publish_lheo_flows", "flux LHEO complets et différentiels des partenaires"),
     ("purge_exports", "fichiers « Exporter » de plus de 7 jours"),
+    ("send_alerts", "alertes du site public : nouvelles sessions par e-mail, alertes non confirmées effacées"),
     ("send_mails", "mails en attente ou en échec remis en file d'envoi"),
 ]
 WEEKLY = [("check_links", "liens des sites internet des formations et structures")]
