@@ -2,6 +2,7 @@
 (SPEC C4, F6).
 
     GET {settings.BAN_API_URL}/search/?q=8+rue+jeanne+d'arc+orleans&limit=5
+    GET {settings.BAN_API_URL}/reverse/?lat=47.9025&lon=1.9046&limit=1   (« Me géolocaliser »)
 
 answers a GeoJSON ``FeatureCollection``; each feature has ``properties`` (label,
 housenumber, street, name, postcode, city, citycode, x, y, score, type) and a
@@ -15,6 +16,7 @@ is raised with a French message for the user, who then types the address by hand
 Public API::
 
     search(query, limit=5) -> list[BanAddress]          # « Rechercher une adresse »
+    reverse(latitude, longitude) -> BanAddress | None   # « Me géolocaliser »: the nearest address
     locate(adresse, code_postal="", ville="") -> BanAddress | None   # « Localiser l'adresse »
     locate_into(data, prefix="") -> (data copy, level, message)    # the same, for a posted form
     BanAddress.as_fields() -> dict of the Address model fields (adresse, code_postal, ville,
@@ -145,9 +147,9 @@ def _parse_feature(feature):
     )
 
 
-def _get(params):
+def _get(params, endpoint="search"):
     base = settings.BAN_API_URL.rstrip("/")
-    url = f"{base}/search/?{urllib.parse.urlencode(params)}"
+    url = f"{base}/{endpoint}/?{urllib.parse.urlencode(params)}"
     request = urllib.request.Request(url, headers={"Accept": "application/json", "User-Agent": "OFeli"})
     try:
         with urllib.request.urlopen(request, timeout=settings.BAN_TIMEOUT) as response:  # noqa: S310 (URL from settings)
@@ -169,14 +171,7 @@ def _get(params):
         raise BanUnavailable(BAD_ANSWER_MESSAGE) from error
 
 
-def search(query, limit=5):
-    """« Rechercher une adresse »: up to ``limit`` addresses matching ``query``, best first.
-    A query too short to search returns []; raises BanUnavailable when the service fails."""
-    query = " ".join((query or "").split())[:MAX_QUERY_LENGTH]
-    if len(query) < MIN_QUERY_LENGTH or not any(ch.isalnum() for ch in query):
-        return []
-    limit = max(1, min(int(limit), MAX_LIMIT))
-    data = _get({"q": query, "limit": limit})
+def _features(data, limit):
     if not isinstance(data, dict) or not isinstance(data.get("features"), list):
         logger.warning("BAN: answer is not a FeatureCollection")
         raise BanUnavailable(BAD_ANSWER_MESSAGE)
@@ -189,6 +184,36 @@ def search(query, limit=5):
     if data["features"] and not results:
         raise BanUnavailable(BAD_ANSWER_MESSAGE)
     return results
+
+
+def coordinate(value, bound):
+    """A latitude (bound 90) or longitude (bound 180) given by a browser, as a Decimal of 6
+    places, or None when it is not a finite number within the bound."""
+    number = _decimal(value if not isinstance(value, str) else value.strip().replace(",", "."))
+    if number is None or abs(number) > bound:
+        return None
+    return number
+
+
+def reverse(latitude, longitude):
+    """« Me géolocaliser »: the address of the BAN nearest to a position (the browser's
+    geolocation), or None when the BAN knows none there (at sea, abroad). Raises
+    BanUnavailable when the service fails, ValueError for coordinates out of range."""
+    lat, lon = coordinate(latitude, 90), coordinate(longitude, 180)
+    if lat is None or lon is None:
+        raise ValueError("coordinates")
+    results = _features(_get({"lat": str(lat), "lon": str(lon), "limit": 1}, endpoint="reverse"), 1)
+    return results[0] if results else None
+
+
+def search(query, limit=5):
+    """« Rechercher une adresse »: up to ``limit`` addresses matching ``query``, best first.
+    A query too short to search returns []; raises BanUnavailable when the service fails."""
+    query = " ".join((query or "").split())[:MAX_QUERY_LENGTH]
+    if len(query) < MIN_QUERY_LENGTH or not any(ch.isalnum() for ch in query):
+        return []
+    limit = max(1, min(int(limit), MAX_LIMIT))
+    return _features(_get({"q": query, "limit": limit}), limit)
 
 
 def locate(adresse, code_postal="", ville=""):

@@ -185,7 +185,7 @@ def _post_record(request, structure, rec):
             "La fiche publiée reste en ligne jusqu'à la validation.",
         )
         return redirect(_detail_url(structure))
-    messages.success(request, "Correction enregistrée." if rec.staff_correction else "Brouillon sauvegardé.")
+    messages.success(request, services.CORRECTION_SAVED if rec.staff_correction else "Brouillon sauvegardé.")
     return redirect(_detail_url(structure))
 
 
@@ -518,10 +518,14 @@ def document_download(request, reference, pk):
 
 @login_required
 def address_suggestions(request):
-    """« Rechercher une adresse » type-ahead and « Localiser l'adresse » (mode=locate):
-    a partial of BAN suggestions, each carrying the address fields and the geolocation.
+    """« Rechercher une adresse » type-ahead, « Localiser l'adresse » (mode=locate) and « Me
+    géolocaliser » (mode=reverse&lat=&lon=, the BAN reverse endpoint proxied here so that the
+    browser only talks to OFeli): a partial of BAN suggestions, each carrying the address
+    fields and the geolocation.
     When the BAN fails, the partial says so (status 200, so that htmx shows it) and the
     user types the address by hand. See docs/structures.md."""
+    if request.GET.get("mode") == "reverse":
+        return _address_of_position(request)
     query = " ".join(request.GET.get("q", "").split())
     mode = "locate" if request.GET.get("mode") == "locate" else "search"
     try:
@@ -544,4 +548,20 @@ def address_suggestions(request):
             "error": error,
             "searched": len(query) >= ban.MIN_QUERY_LENGTH,
         },
+    )
+
+
+def _address_of_position(request):
+    """« Me géolocaliser » (C4, F6): the BAN address nearest to the browser's position."""
+    found, error, bad = None, "", False
+    try:
+        found = ban.reverse(request.GET.get("lat", ""), request.GET.get("lon", ""))
+    except ValueError:
+        bad = True
+    except ban.BanUnavailable as exc:
+        error = str(exc)
+    return render(
+        request,
+        "core/address_suggestions.html",
+        {"mode": "reverse", "found": found, "error": error, "bad_position": bad, "searched": True},
     )

@@ -1,4 +1,5 @@
-"""A small local HTTP server that speaks the api-adresse protocol (GET /search/?q=&limit=),
+"""A small local HTTP server that speaks the api-adresse protocol (GET /search/?q=&limit=,
+GET /reverse/?lat=&lon= for « Me géolocaliser »),
 for the tests of ofeli.core.ban and of the address search screens (C4, F6)."""
 
 import json
@@ -100,6 +101,8 @@ class FakeBan:
                     return self._send(200, b"<html>maintenance</html>", "text/html")
                 if fake.mode == "not_geojson":
                     return self._send(200, b'{"type": "nothing"}')
+                if url.path.rstrip("/") == "/reverse":
+                    return self._reverse(params)
                 if url.path.rstrip("/") != "/search":
                     return self._send(404, b'{"code": 404}')
                 q = params.get("q", "")
@@ -117,6 +120,23 @@ class FakeBan:
                     "query": q,
                     "limit": limit,
                 }
+                self._send(200, json.dumps(body).encode())
+
+            def _reverse(self, params):
+                """GET /reverse/?lat=&lon=: the nearest housenumber within about 10 km, as the BAN."""
+                try:
+                    lat, lon = float(params["lat"]), float(params["lon"])
+                except (KeyError, ValueError):
+                    return self._send(400, b'{"code": 400, "message": "lat and lon are required"}')
+                houses = [f for f in ADDRESSES if f["properties"]["type"] == "housenumber"]
+
+                def distance(f):
+                    flon, flat = f["geometry"]["coordinates"]
+                    return (flat - lat) ** 2 + (flon - lon) ** 2
+
+                nearest = min(houses, key=distance)
+                found = [nearest] if distance(nearest) < 0.01 else []
+                body = {"type": "FeatureCollection", "features": found, "limit": 1}
                 self._send(200, json.dumps(body).encode())
 
             def _send(self, status, body, content_type="application/json; charset=utf-8"):

@@ -162,3 +162,47 @@ def test_f6_address_partial_is_reusable_with_a_prefix_and_a_form_id():
     assert 'id="lieu-address-q"' in html and 'hx-target="#lieu-address-results"' in html
     html = render_to_string("core/address_locate.html", {"prefix": "lieu-", "form_id": "session-form"})
     assert 'form="session-form"' in html and 'value="locate_address"' in html and "Localiser l'adresse" in html
+
+
+# --- « Me géolocaliser » (issue 10): the BAN reverse endpoint -----------------------------
+
+
+def test_c4_f6_ban_reverse_returns_the_nearest_address(fake_ban):
+    found = ban.reverse("47.90251", "1.90460")
+    assert found.adresse == "8 Rue Jeanne d'Arc" and found.code_postal == "45000" and found.code_insee == "45234"
+    assert found.latitude == Decimal("47.902503")
+    path, params = fake_ban.requests[-1]
+    assert path == "/reverse/" and params["lat"] == "47.902510" and params["lon"] == "1.904600"
+
+
+def test_c4_f6_ban_reverse_nothing_near_and_bad_coordinates(fake_ban):
+    assert ban.reverse(10.0, -30.0) is None  # at sea
+    for lat, lon in (("", "1"), ("abc", "1"), ("91", "1"), ("45", "181"), ("nan", "1"), ("inf", "1")):
+        with pytest.raises(ValueError):
+            ban.reverse(lat, lon)
+    assert not any(path == "/reverse/" and params.get("lat") == "91" for path, params in fake_ban.requests)
+
+
+def test_c4_f6_ban_reverse_unavailable_raises_with_a_french_message(settings):
+    settings.BAN_API_URL = "http://127.0.0.1:9"
+    with pytest.raises(ban.BanUnavailable, match="ne répond pas"):
+        ban.reverse(47.9, 1.9)
+
+
+def test_c4_f6_address_endpoint_reverse_mode_proxies_the_ban(of_client, fake_ban, settings):
+    url = reverse("address_suggestions")
+    answer = of_client.get(url, {"mode": "reverse", "lat": "47.419", "lon": "0.6944"}).content.decode()
+    assert "data-ban-reverse " in answer and 'data-adresse="56 Avenue du Danemark"' in answer
+    assert 'data-code_postal="37100"' in answer and 'data-latitude="47.419900"' in answer
+    assert (
+        "data-ban-reverse-none" in of_client.get(url, {"mode": "reverse", "lat": "10", "lon": "-30"}).content.decode()
+    )
+    assert "n'a pas pu être lue" in of_client.get(url, {"mode": "reverse", "lat": "x", "lon": "1"}).content.decode()
+    settings.BAN_API_URL = "http://127.0.0.1:9"
+    down = of_client.get(url, {"mode": "reverse", "lat": "47.4", "lon": "0.69"}).content.decode()
+    assert "data-ban-unavailable" in down
+
+
+def test_c4_f6_address_endpoint_reverse_mode_requires_login(client, fake_ban):
+    response = client.get(reverse("address_suggestions"), {"mode": "reverse", "lat": "47.4", "lon": "0.69"})
+    assert response.status_code == 302 and not fake_ban.requests

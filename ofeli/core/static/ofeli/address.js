@@ -1,4 +1,5 @@
-// OFeli — « Rechercher une adresse » / « Localiser l'adresse » (SPEC C4, F6), see docs/structures.md.
+// OFeli — « Rechercher une adresse » / « Localiser l'adresse » / « Me géolocaliser » (SPEC C4, F6),
+// see docs/structures.md.
 // Works with the partials core/address_search.html and core/address_locate.html: each carries
 // data-prefix (prefix of the address fields' names) and data-form (id of their <form>).
 // Without JavaScript the search box stays hidden and the plain fields are typed by hand.
@@ -107,6 +108,58 @@
       });
   }
 
+  // « Me géolocaliser » (guide, Coordonnées): the browser's position → the nearest BAN address
+  // (reverse endpoint, through /ofeli/adresses/?mode=reverse) fills the address as a chosen
+  // suggestion does. Refused or unavailable geolocation: the user is told and types the address.
+  var GEO_MESSAGES = {
+    1: "Vous n'avez pas autorisé la géolocalisation : saisissez l'adresse ou utilisez « Rechercher une adresse ».",
+    2: "Votre position n'est pas disponible : saisissez l'adresse ou utilisez « Rechercher une adresse ».",
+    3: "Votre position n'a pas pu être obtenue à temps : réessayez, ou saisissez l'adresse."
+  };
+  function geoMessage(out, text, level) {
+    out.innerHTML = "";
+    var p = document.createElement("p");
+    p.className = "fr-message fr-message--" + (level || "error") + " fr-mt-1w";
+    p.setAttribute("role", "alert");
+    p.textContent = text;
+    out.appendChild(p);
+  }
+  function geolocate(lbox, button) {
+    var out = lbox.querySelector("[data-address-locate-result]");
+    geoMessage(out, "Recherche de votre position…", "info");
+    button.disabled = true;
+    navigator.geolocation.getCurrentPosition(function (position) {
+      var url = lbox.dataset.url + "?mode=reverse&lat=" + encodeURIComponent(position.coords.latitude) +
+        "&lon=" + encodeURIComponent(position.coords.longitude);
+      fetch(url, { headers: { "HX-Request": "true" }, credentials: "same-origin" })
+        .then(function (r) { if (!r.ok) throw new Error(String(r.status)); return r.text(); })
+        .then(function (html) {
+          button.disabled = false;
+          out.innerHTML = html;
+          var found = out.querySelector("[data-ban-reverse]");
+          if (found) {
+            ALL.forEach(function (name) { setValue(field(lbox, name), found.dataset[name]); });
+            var m = manual(lbox);
+            if (m && m.checked) { m.checked = false; m.dispatchEvent(new Event("change", { bubbles: true })); }
+            lock(lbox);
+            geoText(lbox);
+            var search = document.getElementById((lbox.dataset.prefix || "") + "address-q");
+            if (search) search.value = found.dataset.label || "";
+          } else if (out.querySelector("[data-ban-unavailable]")) {
+            markDown(lbox);
+          }
+        })
+        .catch(function () {
+          button.disabled = false;
+          geoMessage(out, UNAVAILABLE);
+          markDown(lbox);
+        });
+    }, function (error) {
+      button.disabled = false;
+      geoMessage(out, GEO_MESSAGES[error && error.code] || GEO_MESSAGES[2]);
+    }, { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 });
+  }
+
   function init(root) {
     (root.querySelectorAll ? root : document).querySelectorAll("[data-address-search]").forEach(function (box) {
       if (box.dataset.addressReady) return;
@@ -142,6 +195,11 @@
     (root.querySelectorAll ? root : document).querySelectorAll("[data-address-locate-box]").forEach(function (lbox) {
       if (lbox.dataset.addressReady) return;
       lbox.dataset.addressReady = "1";
+      if (navigator.geolocation) {
+        lbox.querySelectorAll("[data-address-geolocate-item], [data-address-geolocate-hint]").forEach(function (el) {
+          el.classList.remove("fr-hidden");
+        });
+      }
       geoText(lbox);
       lock(lbox);
     });
@@ -150,6 +208,8 @@
   document.addEventListener("click", function (e) {
     var choice = e.target.closest("[data-address-choice]");
     if (choice) { choose(choice.closest("[data-address-search]"), choice.dataset); return; }
+    var geo = e.target.closest("[data-address-geolocate]");
+    if (geo) { e.preventDefault(); geolocate(geo.closest("[data-address-locate-box]"), geo); return; }
     var button = e.target.closest("[data-address-locate]");
     if (button) { e.preventDefault(); locate(button.closest("[data-address-locate-box]")); }
   });
