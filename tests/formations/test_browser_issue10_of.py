@@ -86,3 +86,20 @@ def test_f7_personne_is_searched_with_a_type_ahead_and_chosen_by_its_radio(page,
     page.locator("#contact-results").get_by_role("cell", name="MARC", exact=True).wait_for()
     assert page.locator("#contact-results").get_by_text("Louise").count() == 0
     errors.check()
+
+
+def test_f11_total_duration_unit_follows_the_number_typed(page, session_page):
+    """Issue 10 plurals: « 1 heure », « 2 heures » also when the total is computed as one types."""
+    change, sv, url = session_page
+    errors = watch(page)
+    login(page, change.created_by.email)
+    page.goto(url)
+    total = page.locator("[data-duration-unit]")
+    expect(total).to_have_text("heures")  # 600 from the factory
+    page.get_by_label("Durée en centre (heures)").fill("1")
+    page.get_by_label("Durée en entreprise (heures)").fill("0")
+    expect(page.locator("[data-duration-total]")).to_have_text("1")
+    expect(total).to_have_text("heure")
+    page.get_by_label("Durée en entreprise (heures)").fill("1")
+    expect(total).to_have_text("heures")
+    errors.check()

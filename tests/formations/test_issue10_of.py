@@ -6,12 +6,13 @@ prefilled login after activation (A4). The browser side is test_browser_issue10_
 import html
 
 import pytest
+from django.test import RequestFactory
 from django.urls import reverse
 
 from ofeli.formations.forms import RecruitmentSlotForm
 from ofeli.formations.models import RecruitmentSlot
 from ofeli.referentials import lheo
-from tests.factories import ContactFactory, MembershipFactory, StructureFactory, draft_formation
+from tests.factories import ContactFactory, MembershipFactory, StaffFactory, StructureFactory, draft_formation
 
 pytestmark = pytest.mark.django_db
 
@@ -140,3 +141,63 @@ def test_f7_contact_results_need_rights_on_the_formation(client, change, sv):
     client.force_login(outsider)
     endpoint = reverse("formations:contact_results", args=[change.formation.reference, sv.session.reference])
     assert client.get(endpoint, {"contact_q": ""}).status_code == 403
+
+
+# Plurals (issue 10): « 1 contact lié », « 2 contacts liés » ---------------------------
+
+
+@pytest.mark.parametrize(
+    ("count", "expected"),
+    [(0, "0 contacts liés à la structure"), (1, "1 contact lié à la structure"), (2, "2 contacts liés à la structure")],
+)
+def test_b3_dashboard_contacts_counter_agrees_with_its_number(client, count, expected):
+    import re
+
+    structure = StructureFactory()
+    user = MembershipFactory(structure=structure).user
+    for _ in range(count):
+        ContactFactory(structure=structure)
+    client.force_login(user)
+    page = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", text(client.get(reverse("dashboard")))))
+    assert expected in page
+    assert "0 contacts ayant des droits de saisie" in page  # none of them has an OFeli account here
+
+
+@pytest.mark.parametrize("n", [0, 1, 2])
+def test_session_read_and_tables_plurals_render_0_1_2(n):
+    """Issue 10: the OF and Carif templates that print a number agree with it."""
+    from types import SimpleNamespace
+
+    from django.template.loader import render_to_string
+
+    one = n == 1
+    sv = SimpleNamespace(
+        duree_centre=n, duree_entreprise=n, duree_totale=n, duree_hebdomadaire=n, get_modalite_enseignement_display=""
+    )
+    financement = SimpleNamespace(nb_places=n or None, dispositif="CPR02", financeur="Privé")
+    blocs = SimpleNamespace(all=lambda: list(range(n)))
+    row = SimpleNamespace(certification="BTS", get_type_validation_display="Partielle", blocs=blocs)
+    slot = SimpleNamespace(nb_places=n or None, get_modalite_display="Dossier", structure=SimpleNamespace(nom="OF"))
+    html_text = render_to_string(
+        "formations/_session_read.html",
+        {"sv": sv, "financements": [financement], "blocs_rows": [row], "slots": [slot]},
+    )
+    unit = "heure" if one else "heures"
+    assert f"{n} {unit} en centre" in html_text and f"durée totale {n} {unit}" in html_text
+    assert f"{n} {unit} par semaine" in html_text or n == 0
+    assert f"{n} bloc{'' if one else 's'}<br>" in html_text
+    if n:
+        assert f"— {n} place{'' if one else 's'}" in html_text and f", {n} place{'' if one else 's'} —" in html_text
+    table = render_to_string("structures/_formations_table.html", {"rows": [], "total": n, "title": "x"})
+    if n:
+        assert f"sur {n} élément{'' if one else 's'}." in table
+    run = SimpleNamespace(
+        formations=n, sessions=n, new_sessions=n, modified_sessions=n, withdrawn_sessions=n, full_size=10
+    )
+    plural = "" if one else "s"
+    request = RequestFactory().get("/")
+    request.user = StaffFactory()
+    request.current_structure = None
+    partners = html.unescape(render_to_string("exports/partners.html", {"runs": {"2.3": run}}, request=request))
+    assert f"{n} formation{plural}, {n} session{plural}" in partners
+    assert f"{n} nouvelle{plural}, {n} modifiée{plural}, {n} retirée{plural}" in partners

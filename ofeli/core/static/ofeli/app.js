@@ -44,6 +44,8 @@
         var total = (parseInt(a.value, 10) || 0) + (parseInt(b.value, 10) || 0);
         out.value = total;
         out.textContent = total;
+        var unit = out.parentNode && out.parentNode.querySelector("[data-duration-unit]");
+        if (unit) unit.textContent = total === 1 ? "heure" : "heures"; // as the template's pluralize
       }
       [a, b].forEach(function (el) { if (el) el.addEventListener("input", update); });
     });
