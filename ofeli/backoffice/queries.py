@@ -5,7 +5,7 @@ from django.conf import settings
 from django.db.models import Count, Exists, F, Max, OuterRef, Q, Subquery
 
 from ofeli.core.identifiers import compact
-from ofeli.formations.models import Financement, SessionPlace
+from ofeli.formations.models import Financement, Formation, SessionPlace
 from ofeli.messaging.models import Message
 from ofeli.structures.models import Structure
 from ofeli.workflow.enums import ChangeStatus
@@ -43,6 +43,27 @@ def _structure_text_q(prefix, text):
     return q
 
 
+# --- « Dispositif » filters (G2, I1) -------------------------------------------------------
+#
+# A filter on the dispositif of a financement is an IN on a subquery that does not depend on
+# the outer row: the database reads the financements of that dispositif once (index on
+# ``Financement.dispositif``), goes up to their formation versions by primary key, and
+# matches the outer rows against that set. A correlated EXISTS (one look-up per outer row)
+# made SQLite read every financement of the dispositif for every row: 21 s for the accepted
+# requests of CPR02 on 20,000 sessions (docs/benchmarks.md, bench/dispositif_filters.py).
+
+
+def versions_with_dispositif(dispositif):
+    """Ids of the formation versions with a financement of ``dispositif`` (a subquery)."""
+    return Financement.objects.filter(dispositif=dispositif).values("session_version__formation_version_id")
+
+
+def structures_with_dispositif(dispositif):
+    """Ids of the structures whose published formations (live versions) have a financement
+    of ``dispositif`` (a subquery)."""
+    return Formation.objects.filter(live_version__sessions__financements__dispositif=dispositif).values("structure_id")
+
+
 # --- validation queue (G2) ----------------------------------------------------------------
 
 
@@ -69,13 +90,7 @@ def queue(values, user, now):
             _departement_q("structure__live_version__", d) | _departement_q("structure_version__", d) | Exists(places)
         )
     if values.get("dispositif"):
-        rows = rows.filter(
-            Exists(
-                Financement.objects.filter(
-                    session_version__formation_version=OuterRef("formation_version"), dispositif=values["dispositif"]
-                )
-            )
-        )
+        rows = rows.filter(formation_version_id__in=versions_with_dispositif(values["dispositif"]))
     assigned = values.get("gestionnaire")
     if assigned == "moi":
         rows = rows.filter(assigned_to=user)
@@ -114,14 +129,7 @@ def structures(values):
     if values.get("departement"):
         rows = rows.filter(_departement_q("live_version__", values["departement"]))
     if values.get("dispositif"):
-        rows = rows.filter(
-            Exists(
-                Financement.objects.filter(
-                    session_version__formation_version__live_of__structure=OuterRef("pk"),
-                    dispositif=values["dispositif"],
-                )
-            )
-        )
+        rows = rows.filter(pk__in=structures_with_dispositif(values["dispositif"]))
     if values.get("references"):
         rows = rows.filter(reference__in=values["references"])
     return rows.order_by("nom", "reference")

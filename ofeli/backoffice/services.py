@@ -6,7 +6,7 @@ Where an entry goes:
 - on a structure / formation (``structure`` / ``formation`` set): it shows in that object's
   history, which the OF user sees too (C9) — identity changes, archiving;
 - on a change request only: internal to the Carif, shown on the review screen
-  (assignment);
+  (assignment, « Attribution »);
 - on nothing: the back-office journal (referentials, users and roles, messages sent to one
   or several structures, account refusals, imports).
 """
@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from ofeli.formations.models import Formation
 from ofeli.messaging import notifications
-from ofeli.messaging.models import Message
+from ofeli.messaging.models import Message, original_name, safe_file_name
 from ofeli.structures.models import Structure
 from ofeli.users import services as user_services
 from ofeli.users.enums import Role
@@ -65,14 +65,15 @@ def _shown(value):
 
 @transaction.atomic
 def assign_to_self(change, staff):
-    """« M'assigner la demande »: the request is the staff member's (an internal entry)."""
+    """« M'assigner la demande »: the request is the staff member's (an internal entry,
+    « Attribution », never « Modification par le Carif »: nothing of the request changed)."""
     require_carif(staff)
     previous = change.assigned_to
     workflow.assign(change, staff)
-    details = f"Demande assignée à {staff}"
+    details = f"Demande attribuée à {staff}"
     if previous is not None and previous.pk != staff.pk:
         details += f" (auparavant {previous})"
-    log(staff, details, change_request=change)
+    log(staff, details, action=HistoryAction.ASSIGNED, change_request=change)
 
 
 @transaction.atomic
@@ -80,9 +81,9 @@ def release(change, staff):
     """« Ne plus suivre cette demande »: only the staff member it is assigned to."""
     require_carif(staff)
     if not ChangeRequest.objects.filter(pk=change.pk, assigned_to=staff).update(assigned_to=None):
-        raise BackofficeError("Cette demande ne vous est pas assignée.")
+        raise BackofficeError("Cette demande ne vous est pas attribuée.")
     change.assigned_to = None
-    log(staff, f"Demande libérée par {staff}", change_request=change)
+    log(staff, "Attribution retirée", action=HistoryAction.ASSIGNED, change_request=change)
 
 
 # --- structures: identity and organisation (C3, C5) ------------------------------------------------
@@ -151,6 +152,7 @@ def send_message(structure, staff, *, subject, body, attachment=None):
         subject=subject,
         body=body,
         attachment=attachment or "",
+        attachment_name=original_name(attachment.name) if attachment else "",
     )
     log(staff, f"Message « {subject} » envoyé à {structure}" + (" (avec pièce jointe)" if attachment else ""))
     notifications.carif_messages([message])  # and by e-mail to the structure's users (R4)
@@ -160,21 +162,31 @@ def send_message(structure, staff, *, subject, body, attachment=None):
 @transaction.atomic
 def broadcast(structures, staff, *, subject, body, attachment=None):
     """The same message to every structure of ``structures`` (a queryset): one message per
-    thread, the attachment stored once. Returns the number of structures."""
+    thread, the attachment stored once under a safe name; each message keeps the file's
+    original name for the download. Returns the number of structures."""
     require_carif(staff)
     ids = list(structures.order_by().values_list("pk", flat=True).distinct())
     if not ids:
         raise BackofficeError("Aucune structure ne correspond à cette sélection : aucun message n'a été envoyé.")
-    name = ""
+    name = shown = ""
     if attachment:
+        shown = original_name(attachment.name)
         name = default_storage.save(
-            f"messages/diffusion/{uuid.uuid4().hex}/{attachment.name}",
+            f"messages/diffusion/{uuid.uuid4().hex}/{safe_file_name(attachment.name)}",
             attachment,
             max_length=Message._meta.get_field("attachment").max_length,
         )
     sent = Message.objects.bulk_create(
         [
-            Message(structure_id=pk, author=staff, from_carif=True, subject=subject, body=body, attachment=name)
+            Message(
+                structure_id=pk,
+                author=staff,
+                from_carif=True,
+                subject=subject,
+                body=body,
+                attachment=name,
+                attachment_name=shown,
+            )
             for pk in ids
         ],
         batch_size=500,

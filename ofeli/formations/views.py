@@ -213,7 +213,7 @@ def _save_formation_page(request, ctx, form, action):
         services.save_draft(ctx.change, request.user, "Informations générales de la formation")
     if action == "submit":
         return None, saved
-    messages.success(request, "Brouillon sauvegardé.")
+    messages.success(request, services.CORRECTION_SAVED if ctx.staff_correction else "Brouillon sauvegardé.")
     return redirect("formations:detail", reference), saved
 
 
@@ -358,7 +358,12 @@ def session(request, reference, session_reference):
                         editor.build_forms()
                         if editor.action == "save":
                             services.save_draft(ctx.change, request.user, f"Session {sv.session.reference}")
-                            messages.success(request, "Session sauvegardée dans le brouillon.")
+                            messages.success(
+                                request,
+                                services.CORRECTION_SAVED
+                                if ctx.staff_correction
+                                else "Session sauvegardée dans le brouillon.",
+                            )
                             for _field, message in stale_dates_problems(sv):
                                 # Flagged at save, refused at submission (F2, F13).
                                 messages.warning(request, f"Session {sv.session.reference} : {message}")

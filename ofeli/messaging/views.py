@@ -59,7 +59,9 @@ def attachment(request, pk):
     message = get_object_or_404(Message, pk=pk)
     if not can_access_structure(request.user, message.structure) or not message.attachment:
         raise Http404
-    return private_file_response(open_private(message.attachment), message.attachment.name.rsplit("/", 1)[-1])
+    # The name the file was sent with (accents included, RFC 5987 ``filename*``), not the
+    # safe name it is stored under.
+    return private_file_response(open_private(message.attachment), message.attachment_filename)
 
 
 @login_required

@@ -28,6 +28,8 @@ class HistoryAction(models.TextChoices):
     REFUSED = "refused", "Demande refusée"
     CANCELLED = "cancelled", "Demande supprimée"
     STAFF_EDIT = "staff_edit", "Modification par le Carif"
+    STAFF_CORRECTION = "staff_correction", "Correction par le Carif"
+    ASSIGNED = "assigned", "Attribution"
     ARCHIVED = "archived", "Archivage"
     REACTIVATED = "reactivated", "Réactivation"
     CREATED = "created", "Création"

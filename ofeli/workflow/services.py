@@ -36,6 +36,11 @@ from .models import ChangeRequest, DraftRevision
 from .signals import send_offer_changed
 from .versions import copy_formation_version, copy_session_versions, copy_structure_version
 
+# What a staff member reads after saving a correction of a request (G2).
+CORRECTION_SAVED = (
+    "Correction enregistrée : elle est inscrite à l'historique de la demande (« Correction par le Carif »)."
+)
+
 
 class WorkflowError(Exception):
     """A transition that is not allowed; the message is French and shown to the user."""
@@ -277,14 +282,14 @@ def remove_session(change, session_version, user=None):
 def save_draft(change, user, what=""):
     """« Sauvegarder le brouillon » (F15): the data is already saved by the forms; this
     records the moment and the author. A Carif correction of a submitted request is
-    written in the history (G2)."""
+    written in the history as « Correction par le Carif » (G2)."""
     lock(change)
     ensure_editable(change, user)
     now = timezone.now()
     ChangeRequest.objects.filter(pk=change.pk).update(updated_at=now)
     if user.is_carif:
         record(
-            HistoryAction.STAFF_EDIT,
+            HistoryAction.STAFF_CORRECTION,
             user,
             structure=change.structure,
             formation=change.formation,

@@ -75,7 +75,7 @@ def assign(request, pk):
             messages.success(request, f"Vous ne suivez plus la demande n°{change.pk}.")
         else:
             backoffice.assign_to_self(change, request.user)
-            messages.success(request, f"Demande n°{change.pk} assignée à vous-même.")
+            messages.success(request, f"Demande n°{change.pk} attribuée à vous-même.")
     except (services.WorkflowError, backoffice.BackofficeError) as error:
         messages.error(request, str(error))
     return _back(request, change)

@@ -191,7 +191,7 @@ def test_c1_staff_may_correct_a_submitted_request_and_it_is_logged(client, of_us
     change.refresh_from_db()
     change.structure_version.refresh_from_db()
     assert change.status == ChangeStatus.SUBMITTED and change.structure_version.complement == "Bâtiment B"
-    assert structure.history.filter(action=HistoryAction.STAFF_EDIT).exists()
+    assert structure.history.filter(action=HistoryAction.STAFF_CORRECTION).exists()
 
 
 def test_c1_enter_in_a_field_saves_never_deletes(of_client, structure):

@@ -101,13 +101,13 @@ def test_r2_accept_and_correct_at_once_never_change_what_was_published():
         )
         change.refresh_from_db()
         assert change.status == ChangeStatus.ACCEPTED and accept.status_code == 302
-        corrected_first = change.history.filter(action=HistoryAction.STAFF_EDIT).exists()
+        corrected_first = change.history.filter(action=HistoryAction.STAFF_CORRECTION).exists()
         if corrected_first:
             # Corrected under the lock, then accepted: the published version holds the
             # correction, logged before the decision.
             assert live_objectif(change) == CORRECTED
             actions = list(change.history.order_by("created_at", "pk").values_list("action", flat=True))
-            assert actions.index(HistoryAction.STAFF_EDIT) < actions.index(HistoryAction.ACCEPTED)
+            assert actions.index(HistoryAction.STAFF_CORRECTION) < actions.index(HistoryAction.ACCEPTED)
         else:
             # Refused: by the lock (page re-rendered with the message and what was typed)
             # or because the request was already decided when the post arrived.
@@ -238,7 +238,7 @@ def test_r2_a_correction_that_arrives_after_the_decision_is_refused(monkeypatch)
     assert "Cette demande n'est plus modifiable : elle est « Demande acceptée »" in text(response)
     assert CORRECTED in text(response)  # what was typed stays on the page
     assert live_objectif(change) == ORIGINAL
-    assert not change.history.filter(action=HistoryAction.STAFF_EDIT).exists()
+    assert not change.history.filter(action=HistoryAction.STAFF_CORRECTION).exists()
 
 
 def test_r2_cancel_that_arrives_after_submit_is_refused(monkeypatch):

@@ -166,7 +166,7 @@ def test_g2_assignment_to_oneself_from_the_queue(staff_client):
     change.refresh_from_db()
     assert change.assigned_to == staff_client.staff
     page = staff_client.get(reverse("workflow:review", args=[change.pk])).content.decode()
-    assert "Ne plus suivre cette demande" in page and f"Demande assignée à {staff_client.staff}" in page
+    assert "Ne plus suivre cette demande" in page and f"Demande attribuée à {staff_client.staff}" in page
     # an external « next » is ignored
     response = staff_client.post(
         reverse("workflow:assign", args=[change.pk]), {"action": "release", "next": "https://evil.example.org/"}

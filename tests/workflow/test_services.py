@@ -168,7 +168,7 @@ def test_g2_staff_correction_of_a_submitted_request_is_logged(client):
     change.refresh_from_db()
     assert change.status == ChangeStatus.SUBMITTED
     assert change.formation_version.intitule == "Comptabilité des petites entreprises"
-    assert change.history.filter(action=HistoryAction.STAFF_EDIT, author=staff).exists()
+    assert change.history.filter(action=HistoryAction.STAFF_CORRECTION, author=staff).exists()
     # the OF user cannot edit while the request waits: refused with a message (R2)
     client.force_login(change.created_by)
     response = client.post(url, {"f-intitule": "Autre intitulé", "action": "save"}, follow=True)

@@ -120,7 +120,7 @@ def test_g2_a_submitted_request_cannot_be_cancelled_or_edited_by_the_of_user():
         services.add_session(change, change.created_by)
     # but the Carif may correct it before accepting (logged)
     services.save_draft(change, StaffFactory(), "Intitulé corrigé")
-    assert change.history.filter(action=HistoryAction.STAFF_EDIT, details="Intitulé corrigé").exists()
+    assert change.history.filter(action=HistoryAction.STAFF_CORRECTION, details="Intitulé corrigé").exists()
 
 
 def test_g2_g3_send_back_correct_resubmit_accept_is_all_in_the_history(django_capture_on_commit_callbacks, mailoutbox):
@@ -160,11 +160,11 @@ def test_g2_assignment_to_oneself_is_logged_internally(client):
     assert change.assigned_to == second
     entries = list(HistoryEntry.objects.filter(change_request=change, formation__isnull=True).order_by("pk"))
     assert [e.details for e in entries] == [
-        f"Demande assignée à {first}",
-        f"Demande assignée à {second} (auparavant {first})",
+        f"Demande attribuée à {first}",
+        f"Demande attribuée à {second} (auparavant {first})",
     ]
     # not shown in the history the OF user reads
-    assert not change.formation.history.filter(details__startswith="Demande assignée").exists()
+    assert not change.formation.history.filter(details__startswith="Demande attribuée").exists()
     with pytest.raises(backoffice.BackofficeError):
         backoffice.release(change, first)
     backoffice.release(change, second)
