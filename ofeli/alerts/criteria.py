@@ -136,7 +136,9 @@ def describe(criteria):
             code = departement_of(lieu)
             lines.append(("Lieu", f"département {dict(DEPARTEMENTS).get(code, code)}, et les formations à distance"))
         elif "rayon" in criteria:
-            lines.append(("Lieu", f"autour de {lieu}, dans un rayon de {criteria['rayon']} km, et à distance"))
+            lines.append(
+                ("Lieu", f"autour de {lieu}, dans un rayon de {criteria['rayon']} km, et les formations à distance")
+            )
         else:
             lines.append(("Lieu", f"toute la région {settings.REGION_NAME}"))
     for name in LIST_FIELDS:

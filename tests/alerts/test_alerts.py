@@ -91,7 +91,10 @@ def test_p5_life_cycle_subscribe_confirm_digest_unsubscribe(client, offer, commi
     href = re.search(r'<a class="[^"]*" href="(/alertes/creer/\?[^"]+)">Créer une alerte', results).group(1)
     assert "q=boucher" in href and "lieu=" in href and "page=" not in href
     form_page = client.get(href.replace("&amp;", "&")).content.decode()
-    assert "« boucher »" in form_page and "autour de Châteauroux (36000), dans un rayon de 30 km" in form_page
+    assert (
+        "« boucher »" in form_page
+        and "autour de Châteauroux (36000), dans un rayon de 30 km, et les formations à distance" in form_page
+    )
 
     response = _subscribe(client, commit, "Lea@Example.fr", href.split("?", 1)[1].replace("&amp;", "&"))
     assert response.status_code == 302 and response["Location"] == reverse("alerts:requested")
