@@ -26,7 +26,10 @@ reaches a real person or site.
 """
 
 import datetime
+import enum
+import itertools
 import math
+import operator
 import random
 import re
 import time
@@ -35,6 +38,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import connection, reset_queries, transaction
 from django.db.models import F, OuterRef, Subquery
 from django.utils import timezone
@@ -43,6 +47,7 @@ from stdnum import luhn
 
 from ofeli.core.identifiers import nda_is_in_region, uai_check_letter
 from ofeli.core.models import allocate_references
+from ofeli.core.regions import REGION_OF_DEPARTEMENT
 from ofeli.core.text import is_all_capitals
 from ofeli.formations.enums import FinancementEtat, ModaliteEnseignement, ModalitePedagogique, RythmeCode, Source
 from ofeli.formations.models import (
@@ -134,6 +139,49 @@ DEPARTEMENTS = {
     "41": ("Loir-et-Cher", "du Loir-et-Cher"),
     "45": ("Loiret", "du Loiret"),
 }
+TOWNS_PER_DEPARTEMENT = 6  # outside Centre-Val de Loire: the most populated communes of each département
+PEOPLE_PER_WEIGHT = 25_000
+
+
+def departement_of_insee(code_insee):
+    """« 36044 » → « 36 », « 97411 » → « 974 », « 2A004 » → « 2A »."""
+    return code_insee[:3] if code_insee.startswith("97") else code_insee[:2]
+
+
+def region_towns(region=None):
+    """Towns where the generated organismes are (same shape as ``TOWNS``) and the phrase
+    « du Cher » of each département. Centre-Val de Loire (the demo) keeps the embedded list;
+    any other region, or the national instance (S2, ``OFELI_REGION=FR``), takes the
+    ``TOWNS_PER_DEPARTEMENT`` most populated communes of each of its départements from the
+    bundled communes file, weighted by their population."""
+    region = region or settings.REGION
+    if region.code == "24":
+        return TOWNS, {code: phrase for code, (_, phrase) in DEPARTEMENTS.items()}
+    from ofeli.public.communes import read_rows
+
+    by_departement = {}
+    for row in read_rows(region.departements):
+        if row["codes_postaux"] and row["latitude"]:
+            by_departement.setdefault(row["departement"], []).append(row)
+    towns, phrases = [], {}
+    for departement in sorted(by_departement):
+        rows = sorted(by_departement[departement], key=lambda r: (-int(r["population"] or 0), r["code_insee"]))
+        rows = rows[:TOWNS_PER_DEPARTEMENT]
+        phrases[departement] = f"du pays de {rows[0]['nom']}"
+        for row in rows:
+            towns.append(
+                (
+                    row["nom"],
+                    row["codes_postaux"].split()[0],
+                    row["code_insee"],
+                    float(row["latitude"]),
+                    float(row["longitude"]),
+                    max(1, round(int(row["population"] or 0) / PEOPLE_PER_WEIGHT)),
+                )
+            )
+    return towns, phrases
+
+
 # NDA of organismes declared in another region (région code, département codes).
 # fmt: off
 OTHER_REGIONS_NDA = [
@@ -914,6 +962,9 @@ class OfferGenerator:
                 "generate_offer needs a database that returns primary keys from bulk inserts "
                 "(PostgreSQL, SQLite ≥ 3.35)."
             )
+        # PostgreSQL: keys reserved from the sequences and one COPY per table and chunk.
+        self.use_copy = connection.vendor == "postgresql"
+        self.pending = []
         self.n_structures = structures
         self.n_formations = formations_per_structure
         self.n_sessions = sessions_per_formation
@@ -927,6 +978,11 @@ class OfferGenerator:
         # Sessions start between January two years before the anchor and September two years after.
         self.window_start = datetime.date(today.year - 2, 1, 1)
         self.window_end = datetime.date(today.year + 2, 9, 30)
+        self.towns, self.departement_phrases = region_towns()
+        self.town_weights = list(itertools.accumulate(t[5] for t in self.towns))
+        self.towns_by_departement = {}
+        for town in self.towns:
+            self.towns_by_departement.setdefault(departement_of_insee(town[2]), []).append(town)
 
     # -- orchestration --
 
@@ -955,8 +1011,8 @@ class OfferGenerator:
 
     def plan_structure(self, index, previous):
         rng = random.Random(f"ofeli-generate-offer:{self.seed}:{index}")
-        town = rng.choices(TOWNS, weights=[t[5] for t in TOWNS])[0]
-        dept = town[2][:2]
+        town = rng.choices(self.towns, cum_weights=self.town_weights)[0]
+        dept = departement_of_insee(town[2])
         vocation = "cfa" if rng.random() < 0.25 else "continue"
         if vocation == "cfa":
             domains = rng.sample(ALTERNANCE_DOMAINS, rng.choice((2, 3, 3)))
@@ -970,10 +1026,11 @@ class OfferGenerator:
             region, depts = rng.choice(OTHER_REGIONS_NDA)
             nda = f"{region}{rng.choice(depts)}{rng.randrange(10**7):07d}"
         else:
-            nda = f"24{dept}{rng.randrange(10**7):07d}"
+            # Digits 3-4: the département (« 20 » in Corsica, « 97 » overseas).
+            nda = f"{REGION_OF_DEPARTEMENT[dept]}{'20' if dept in ('2A', '2B') else dept[:2]}{rng.randrange(10**7):07d}"
         uai = ""
         if vocation == "cfa" or rng.random() < 0.05:
-            seven = f"0{dept}{rng.randrange(10000):04d}"
+            seven = f"{dept.rjust(3, '0')}{rng.randrange(10000):04d}"
             uai = seven + uai_check_letter(seven)
         structure = Structure(
             siret=random_siret(rng, siren),
@@ -1006,7 +1063,7 @@ class OfferGenerator:
     def _structure_name(self, rng, town, dept, domain, vocation):
         surname = rng.choice(LAST_NAMES)
         town_name = town[0]
-        de_dept = DEPARTEMENTS[dept][1]
+        de_dept = self.departement_phrases[dept]
         if vocation == "cfa":
             choice = rng.randrange(3)
             if choice == 0:
@@ -1045,7 +1102,7 @@ class OfferGenerator:
 
     def _lieux(self, rng, structure, town):
         count = rng.choices((1, 2, 3), weights=(5, 3, 2))[0]
-        same_dept = [t for t in TOWNS if t[2][:2] == town[2][:2] and t is not town]
+        same_dept = [t for t in self.towns_by_departement[departement_of_insee(town[2])] if t is not town]
         towns = [town] + rng.sample(same_dept, min(count - 1, len(same_dept)))
         lieux = []
         for i, lieu_town in enumerate(towns):
@@ -1470,6 +1527,12 @@ class OfferGenerator:
         return rows, cycles
 
     # -- writing one chunk --
+    #
+    # Two ways of writing, the same rows: on PostgreSQL the primary keys are reserved from the
+    # sequences first, every row gets its final values (keys, links, creation dates) in
+    # Python, and each table is written with one COPY per chunk (``_copy``): no UPDATE after
+    # the inserts. On other databases (SQLite) ``bulk_create`` returns the keys, then two
+    # bulk updates set the live versions and ``_backdate`` the creation dates.
 
     def write_chunk(self, plans):
         counts = self.counts
@@ -1483,19 +1546,27 @@ class OfferGenerator:
             if objects:
                 for obj, reference in zip(objects, allocate_references(kind, len(objects)), strict=True):
                     obj.reference = reference
+        copy = self.use_copy
+        self.pending = []
 
-        structures = self._bulk(Structure, [p.structure for p in plans])
-        versions = self._bulk(StructureVersion, [p.version for p in plans])
+        for plan in plans:
+            plan.structure.created_at = plan.created_at
+            plan.version.created_at = plan.created_at
+        structures = self._save(Structure, [p.structure for p in plans])
+        versions = self._save(StructureVersion, [p.version for p in plans])
         for plan in plans:
             plan.structure.live_version = plan.version
-            plan.structure.created_at = plan.created_at  # bulk_create stamped it with now()
-        Structure.objects.bulk_update(structures, ["live_version", "created_at"], batch_size=BULK_BATCH_SIZE)
+        if not copy:
+            for plan in plans:
+                plan.structure.created_at = plan.created_at  # bulk_create stamped it with now()
+            Structure.objects.bulk_update(structures, ["live_version", "created_at"], batch_size=BULK_BATCH_SIZE)
         structure_ids = [s.pk for s in structures]
-        StructureVersion.objects.filter(structure_id__in=structure_ids).update(
-            created_at=Subquery(Structure.objects.filter(pk=OuterRef("structure_id")).values("created_at")[:1])
-        )
-        self._bulk(Lieu, [lieu for p in plans for lieu in p.lieux])
-        self._bulk(Contact, [c for p in plans for c in p.contacts])
+        if not copy:
+            StructureVersion.objects.filter(structure_id__in=structure_ids).update(
+                created_at=Subquery(Structure.objects.filter(pk=OuterRef("structure_id")).values("created_at")[:1])
+            )
+        self._save(Lieu, [lieu for p in plans for lieu in p.lieux])
+        self._save(Contact, [c for p in plans for c in p.contacts])
         counts["structures"] += len(structures)
         counts["structure_versions"] += len(versions)
         counts["lieux"] += sum(len(p.lieux) for p in plans)
@@ -1503,19 +1574,27 @@ class OfferGenerator:
 
         fplans = [f for p in plans for f in p.formations]
         if not fplans:
+            self._flush()
             return
-        formations = self._bulk(Formation, [f.formation for f in fplans])
-        self._bulk(Session, [s.session for f in fplans for s in f.sessions])
+        for fplan in fplans:
+            # A formation is created a few days before it is submitted, then accepted.
+            fplan.formation.created_at = fplan.formation.published_at - datetime.timedelta(days=5)
+            for splan in fplan.sessions:
+                splan.session.created_at = fplan.formation.created_at
+        formations = self._save(Formation, [f.formation for f in fplans])
+        self._save(Session, [s.session for f in fplans for s in f.sessions])
         live = self._write_versions(fplans)
         for fplan, version in zip(fplans, live, strict=True):
             fplan.formation.live_version = version
-        Formation.objects.bulk_update(formations, ["live_version"], batch_size=BULK_BATCH_SIZE)
+        if not copy:
+            Formation.objects.bulk_update(formations, ["live_version"], batch_size=BULK_BATCH_SIZE)
         drafts = [f for f in fplans if f.draft]
         draft_versions = self._write_versions(drafts, draft=True)
 
         changes = []
         for fplan, version in zip(fplans, live, strict=True):
             published_at = fplan.formation.published_at
+            submitted_at = published_at - datetime.timedelta(days=2)
             changes.append(
                 ChangeRequest(
                     kind=ChangeKind.FORMATION,
@@ -1523,8 +1602,10 @@ class OfferGenerator:
                     structure=fplan.formation.structure,
                     formation=fplan.formation,
                     formation_version=version,
-                    submitted_at=published_at - datetime.timedelta(days=2),
+                    submitted_at=submitted_at,
                     decided_at=published_at,
+                    created_at=submitted_at - datetime.timedelta(days=3),
+                    updated_at=published_at,
                 )
             )
         for fplan, version in zip(drafts, draft_versions, strict=True):
@@ -1538,7 +1619,7 @@ class OfferGenerator:
                     base_version_id=fplan.formation.live_version_id,
                 )
             )
-        self._bulk(ChangeRequest, changes)
+        self._save(ChangeRequest, changes)
         history = [
             HistoryEntry(
                 action=HistoryAction.ACCEPTED
@@ -1548,11 +1629,15 @@ class OfferGenerator:
                 formation=change.formation,
                 change_request=change,
                 details=GENERATOR_NOTE,
+                created_at=change.decided_at,
             )
             for change in changes
         ]
-        self._bulk(HistoryEntry, history)
-        self._backdate(structure_ids)
+        self._save(HistoryEntry, history, need_keys=False)
+        if copy:
+            self._flush()
+        else:
+            self._backdate(structure_ids)
         counts["formations"] += len(formations)
         counts["sessions"] += sum(len(f.sessions) for f in fplans)
         counts["formations_archived"] += sum(1 for f in fplans if f.formation.archived_at)
@@ -1591,8 +1676,11 @@ class OfferGenerator:
                     "d'évaluation.",
                     TEXT_LIMIT,
                 )
-            versions.append(FormationVersion(formation=fplan.formation, **fields))
-        self._bulk(FormationVersion, versions)
+            version = FormationVersion(formation=fplan.formation, **fields)
+            if not draft:
+                version.created_at = fplan.formation.created_at
+            versions.append(version)
+        self._save(FormationVersion, versions)
         session_versions = []
         splans = []
         for fplan, version in zip(fplans, versions, strict=True):
@@ -1601,7 +1689,40 @@ class OfferGenerator:
                     SessionVersion(formation_version=version, session=splan.session, **splan.fields)
                 )
                 splans.append(splan)
-        self._bulk(SessionVersion, session_versions)
+        self._save(SessionVersion, session_versions)
+        if self.use_copy:
+            self._copy_children(splans, session_versions)
+        else:
+            self._bulk_children(splans, session_versions)
+        self.counts["formation_versions"] += len(versions)
+        self.counts["session_versions"] += len(session_versions)
+        return versions
+
+    def _copy_children(self, splans, session_versions):
+        """The rows of the sessions (trainers, places…) as plain rows, without model
+        instances (most of the rows of an offer)."""
+        children = {model: [] for model in COUNT_NAMES}
+        for splan, sv in zip(splans, session_versions, strict=True):
+            key = sv.pk
+            children[SessionTrainer].extend(
+                {"session_version_id": key, "structure_id": s.pk, "is_principal": p} for s, p in splan.trainers
+            )
+            children[SessionPlace].extend(
+                {"session_version_id": key, "lieu_id": lieu.pk, "is_principal": p} for lieu, p in splan.places
+            )
+            children[SessionContact].extend(
+                {"session_version_id": key, "contact_id": c.pk, "type_contact": t, "is_principal": p}
+                for c, t, p in splan.contacts
+            )
+            children[Financement].extend({"session_version_id": key, **row} for row in splan.financements)
+            children[Cycle].extend({"session_version_id": key, **row} for row in splan.cycles)
+            children[RecruitmentSlot].extend({"session_version_id": key, **row} for row in splan.slots)
+        for model, rows in children.items():
+            if rows:
+                self.pending.append((model, rows))
+            self.counts[COUNT_NAMES[model]] += len(rows)
+
+    def _bulk_children(self, splans, session_versions):
         trainers, places, contacts, financements, cycles, slots = [], [], [], [], [], []
         for splan, sv in zip(splans, session_versions, strict=True):
             trainers.extend(SessionTrainer(session_version=sv, structure=s, is_principal=p) for s, p in splan.trainers)
@@ -1623,9 +1744,25 @@ class OfferGenerator:
         ):
             self._bulk(model, rows)
             self.counts[COUNT_NAMES[model]] += len(rows)
-        self.counts["formation_versions"] += len(versions)
-        self.counts["session_versions"] += len(session_versions)
-        return versions
+
+    def _save(self, model, objects, *, need_keys=True):
+        """Write ``objects`` (``bulk_create``), or on PostgreSQL give them their keys now and
+        keep them for the chunk's COPY (``_flush``)."""
+        if not self.use_copy:
+            return self._bulk(model, objects)
+        if objects:
+            if need_keys:
+                _reserve_keys(model, objects)
+            self.pending.append((model, objects))
+        return objects
+
+    def _flush(self):
+        for model, objects in self.pending:
+            if isinstance(objects[0], dict):
+                _copy_dicts(model, objects)
+            else:
+                _copy(model, objects)
+        self.pending = []
 
     def _bulk(self, model, objects):
         if not objects:
@@ -1634,6 +1771,89 @@ class OfferGenerator:
         if created[0].pk is None:  # pragma: no cover - guarded in __init__
             raise RuntimeError(f"bulk_create did not return primary keys for {model.__name__}.")
         return created
+
+
+def _reserve_keys(model, objects):
+    """Primary keys for ``objects`` taken from the table's sequence (PostgreSQL)."""
+    meta = model._meta
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            [meta.db_table, meta.pk.column, len(objects)],
+        )
+        keys = sorted(row[0] for row in cursor.fetchall())
+    for obj, key in zip(objects, keys, strict=True):
+        obj.pk = key
+
+
+def _copy_dicts(model, rows):
+    """``COPY`` of rows given as dictionaries of column values (``*_id`` keys, or a related
+    object under the field's name); a missing field takes its default."""
+    from psycopg.types.json import Jsonb
+
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    plan = []  # (attname, name of a related object or None, default, JSON?)
+    for f in fields:
+        default = f.get_default()
+        if isinstance(default, enum.Enum):
+            default = default.value
+        plan.append((f.attname, f.name if f.is_relation else None, default, f.get_internal_type() == "JSONField"))
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    statement = f"COPY {connection.ops.quote_name(model._meta.db_table)} ({columns}) FROM STDIN"
+    with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
+        for row in rows:
+            values = []
+            for attname, name, default, is_json in plan:
+                if attname in row:
+                    value = row[attname]
+                elif name is not None and name in row:
+                    value = row[name].pk if row[name] is not None else None
+                else:
+                    value = default
+                if isinstance(value, enum.Enum):
+                    value = value.value
+                elif is_json and value is not None:
+                    value = Jsonb(value)
+                values.append(value)
+            copy.write_row(values)
+
+
+def _copy(model, objects):
+    """``COPY`` of model instances built in Python (PostgreSQL): the values of their
+    concrete fields as they are, a link to an object given its key at once, a JSON field
+    as JSON, an empty creation or modification stamp at the current time (what ``save``
+    would do). Without keys, the table's identity gives them."""
+    from psycopg.types.json import Jsonb
+
+    meta = model._meta
+    with_keys = objects[0].pk is not None
+    fields = [f for f in meta.concrete_fields if with_keys or not f.primary_key]
+    now = timezone.now()
+    relations = [f for f in fields if f.is_relation]
+    fixes = []  # (position, function of the raw value)
+    for position, f in enumerate(fields):
+        if f.get_internal_type() == "JSONField":
+            fixes.append((position, lambda v: None if v is None else Jsonb(v)))
+        elif getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
+            fixes.append((position, lambda v: now if v is None else v))
+        elif f.choices:
+            fixes.append((position, lambda v: v.value if isinstance(v, enum.Enum) else v))
+    values = operator.attrgetter(*[f.attname for f in fields])
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    statement = f"COPY {connection.ops.quote_name(meta.db_table)} ({columns}) FROM STDIN"
+    with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
+        for obj in objects:
+            for f in relations:
+                if getattr(obj, f.attname) is None:
+                    target = f.get_cached_value(obj, None)
+                    if target is not None:
+                        setattr(obj, f.attname, target.pk)
+            row = values(obj)
+            if fixes:
+                row = list(row)
+                for position, fix in fixes:
+                    row[position] = fix(row[position])
+            copy.write_row(row)
 
 
 COUNT_NAMES = {

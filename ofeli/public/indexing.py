@@ -20,7 +20,7 @@ from django.utils.text import slugify
 from ofeli.formations.enums import FinancementEtat
 from ofeli.formations.models import Financement, Formation, SessionPlace, SessionVersion
 
-from . import facets, financing, spelling, status
+from . import facets, financing, snapshot, spelling, status
 from .models import PublishedFormation, PublishedSession
 from .text import index_text
 
@@ -49,6 +49,7 @@ def rebuild(formation_ids=None, *, chunk=CHUNK):
     """Rebuild the index of ``formation_ids`` (an iterable of primary keys), or of all the
     offer. Returns the number of published sessions written."""
     with transaction.atomic():
+        snapshot.changed()  # the pre-aggregated page without criteria is stale (S3)
         if formation_ids is None:
             PublishedSession.objects.all().delete()
             PublishedFormation.objects.all().delete()

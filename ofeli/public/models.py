@@ -26,7 +26,7 @@ class Commune(models.Model):
     nom = models.CharField("nom", max_length=100)
     nom_normalise = models.CharField(max_length=100, db_index=True)
     departement = models.CharField("département", max_length=3)
-    codes_postaux = models.CharField("codes postaux", max_length=100)
+    codes_postaux = models.CharField("codes postaux", max_length=200)  # Paris: 20 postcodes (125 characters)
     latitude = models.FloatField()
     longitude = models.FloatField()
     precision = models.CharField(
@@ -161,3 +161,43 @@ class SearchWord(models.Model):
 
     def __str__(self):
         return self.display
+
+
+class IndexState(models.Model):
+    """One row: the generation of the index, increased by every rebuild (indexing.py) in the
+    same transaction as the rows it changes. A ``SearchSnapshot`` is used only while it is
+    of the current generation, so a snapshot computed from rows that a rebuild has since
+    changed is never shown (S3)."""
+
+    generation = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = "état de l'index"
+
+
+class SearchSnapshot(models.Model):
+    """The page without criteria, pre-aggregated (S3, snapshot.py): for one day and one
+    generation of the index, the number of sessions per facet key (``tallies``: [[key, n],
+    …]) and the formations in the order of the page (``SnapshotFormation``). Computed by the
+    first search without criteria of the day after a change, read by the next ones."""
+
+    day = models.DateField()
+    generation = models.PositiveBigIntegerField()
+    tallies = models.JSONField(default=list)
+    formations = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "page sans critère (pré-calculée)"
+        constraints = [models.UniqueConstraint(fields=["day", "generation"], name="one_snapshot_per_day")]
+
+
+class SnapshotFormation(models.Model):
+    snapshot = models.ForeignKey(SearchSnapshot, on_delete=models.CASCADE, related_name="+")
+    position = models.PositiveIntegerField()  # 1, 2, … in the order of the page
+    formation_id = models.BigIntegerField()
+    sessions = models.PositiveIntegerField()
+
+    class Meta:
+        verbose_name = "formation de la page sans critère"
+        constraints = [models.UniqueConstraint(fields=["snapshot", "position"], name="snapshot_position_once")]

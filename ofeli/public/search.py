@@ -13,13 +13,16 @@ from dataclasses import dataclass, field
 from functools import cache
 
 from django import forms
+from django.conf import settings
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connection
 from django.db.models import Case, Count, F, FloatField, IntegerField, Max, Min, Q, Value, When, Window
 from django.db.models.functions import ASin, Cos, Power, Radians, RowNumber, Sin, Sqrt
 from django.utils import timezone
 
-from . import facets, financing, spelling
+from ofeli.core.regions import DEPARTEMENT_NAMES
+
+from . import facets, financing, snapshot, spelling
 from .communes import resolve_place
 from .models import PublishedSession
 from .status import status_of_row, status_rank_expression
@@ -35,14 +38,8 @@ RAYONS = [5, 10, 20, 30, 50, 100]
 DEFAULT_RAYON = 30
 SEARCH_CONFIG = "ofeli_fr"
 
-DEPARTEMENTS = [
-    ("18", "Cher (18)"),
-    ("28", "Eure-et-Loir (28)"),
-    ("36", "Indre (36)"),
-    ("37", "Indre-et-Loire (37)"),
-    ("41", "Loir-et-Cher (41)"),
-    ("45", "Loiret (45)"),
-]
+# The départements of the instance's region (S2; all 101 on a national instance).
+DEPARTEMENTS = [(code, f"{DEPARTEMENT_NAMES[code]} ({code})") for code in settings.REGION_DEPARTEMENTS]
 MODALITES = [("0", "En présentiel"), ("1", "Mixte (présentiel et à distance)"), ("2", "À distance")]
 MODALITE_SHORT = {"0": "Présentiel", "1": "Mixte", "2": "À distance"}
 CERTIFICATIONS = [
@@ -411,12 +408,28 @@ def _search(data, today):
     group_q = {name: _any(make(v) for v in selected[name]) for name, _, _, make in FACETS}
     everything = _all(group_q.values())
 
+    # No criterion at all (S3): the counts and the order of the formations come from the
+    # day's pre-aggregated snapshot instead of an aggregate over the whole index.
+    unfiltered = (
+        text_q is None
+        and not data.get("lieu")
+        and not data.get("debut_min")
+        and not data.get("debut_max")
+        and not code_condition(data.get("code"))
+        and not any(selected.values())
+    )
+    day_snapshot = snapshot.get(today) if unfiltered and results.view != "sessions" else None
+
     # One query: the number of sessions per combination of facet values; every count
     # (total, and each option with the other groups' choices) is summed from it.
     tallies = {name: dict.fromkeys(dict(options), 0) for name, _, options, _ in FACETS}
     wanted = {name: set(values) for name, values in selected.items()}
     results.total = 0
-    for row in qs.values("facets").annotate(n=Count("pk")).order_by():
+    if day_snapshot is not None:
+        rows = ({"facets": key, "n": n} for key, n in day_snapshot.tallies)
+    else:
+        rows = qs.values("facets").annotate(n=Count("pk")).order_by()
+    for row in rows:
         values = facet_values(row["facets"])
         failing = [name for name, chosen in wanted.items() if chosen and not chosen & values[name]]
         if len(failing) > 1:
@@ -458,7 +471,7 @@ def _search(data, today):
     if results.view == "sessions":
         _session_page(results, page_qs, sort, rank, distance, status_rank, data)
     else:
-        _formation_page(results, page_qs, sort, rank, distance, status_rank, data)
+        _formation_page(results, page_qs, sort, rank, distance, status_rank, data, day_snapshot)
     for row in results.rows:
         row.status = status_of_row(row, today)
         row.remote = row.modalite == REMOTE
@@ -515,11 +528,18 @@ def _session_page(results, page_qs, sort, rank, distance, status_rank, data):
     results.rows = [rows[key] for key in keys if key in rows]
 
 
-def _formation_page(results, page_qs, sort, rank, distance, status_rank, data):
+def _formation_page(results, page_qs, sort, rank, distance, status_rank, data, day_snapshot=None):
     """One group per formation (P2): formations ordered by their best matching session,
     each with its first ``SESSIONS_PER_GROUP`` matching sessions (nearest place and soonest
     start first). Three queries whatever the page: the number of formations, the page's
-    formations with their number of matching sessions, their first sessions (a window)."""
+    formations with their number of matching sessions, their first sessions (a window).
+    Without criteria (``day_snapshot``, S3) the number of formations and the page's
+    formations are read from the snapshot (snapshot.py): the same order, an index range."""
+    if day_snapshot is not None:
+        results.count = day_snapshot.formations
+        start = _pages(results, results.count, data)
+        groups = [{"formation_id": pk, "n": n} for pk, n in snapshot.page(day_snapshot, start, PER_PAGE)]
+        return _fill_groups(results, page_qs, groups, distance, status_rank)
     aggregates = {"n": Count("pk"), "best_status": Min(status_rank), "first_start": Min("date_debut")}
     order = [F("best_status").asc(), F("first_start").asc(nulls_last=True), "formation_id"]
     if sort == "pertinence":
@@ -540,6 +560,11 @@ def _formation_page(results, page_qs, sort, rank, distance, status_rank, data):
         groups = list(grouped[start : start + PER_PAGE])
     results.count = groups[0]["formations"] if groups else 0
     _pages(results, results.count, {"page": start // PER_PAGE + 1})
+    _fill_groups(results, page_qs, groups, distance, status_rank)
+
+
+def _fill_groups(results, page_qs, groups, distance, status_rank):
+    """The first matching sessions of the page's formations (one query, a window)."""
     ids = [g["formation_id"] for g in groups]
     in_group = [status_rank.asc(), F("date_debut").asc(nulls_last=True), "numero_carif"]
     sessions_qs = page_qs.filter(formation_id__in=ids)

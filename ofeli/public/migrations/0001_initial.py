@@ -23,7 +23,7 @@ class Migration(migrations.Migration):
                 ('nom', models.CharField(max_length=100, verbose_name='nom')),
                 ('nom_normalise', models.CharField(db_index=True, max_length=100)),
                 ('departement', models.CharField(max_length=3, verbose_name='département')),
-                ('codes_postaux', models.CharField(max_length=100, verbose_name='codes postaux')),
+                ('codes_postaux', models.CharField(max_length=200, verbose_name='codes postaux')),
                 ('latitude', models.FloatField()),
                 ('longitude', models.FloatField()),
                 ('precision', models.CharField(help_text='geonames : position du lieu ; code_postal / epci : position moyenne des communes voisines.', max_length=12, verbose_name='origine des coordonnées')),

@@ -1,0 +1,95 @@
+"""The search page without criteria, pre-aggregated (S3).
+
+Without any criterion the search matches every session not finished: hundreds of thousands
+on a national instance, whose facet counts and order of formations would be an aggregate
+over the whole index on every visit. They depend only on the index and on the day (the
+sessions finished and the registration status move with it), so they are computed once:
+
+- ``SearchSnapshot``: for (day, generation of the index), the number of sessions per facet
+  key (search.py sums the counts from it exactly as from its own ``GROUP BY facets``) and
+  the number of formations;
+- ``SnapshotFormation``: the formations in the page's order (best registration status of
+  their sessions, then their first start, then id: the same order as ``_formation_page``)
+  with their number of sessions, so that page n is an index range.
+
+Every rebuild of the index (indexing.py, on publication) increases ``IndexState.generation``
+in its own transaction and deletes the snapshots: a snapshot is read only when its
+generation is the current one, so the counts are always those of the current index. The
+first search without criteria after a change computes it again (two aggregate queries).
+"""
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, F, Min, Q
+
+from .models import IndexState, PublishedSession, SearchSnapshot, SnapshotFormation
+from .status import status_rank_expression
+
+
+def current_generation():
+    state = IndexState.objects.filter(pk=1).values_list("generation", flat=True).first()
+    return state or 0
+
+
+def changed():
+    """Called by every rebuild, inside its transaction: the snapshots are stale."""
+    updated = IndexState.objects.filter(pk=1).update(generation=F("generation") + 1)
+    if not updated:
+        IndexState.objects.create(pk=1, generation=1)
+    SnapshotFormation.objects.all().delete()
+    SearchSnapshot.objects.all().delete()
+
+
+def matching(today):
+    return PublishedSession.objects.filter(Q(date_fin__gte=today) | Q(date_fin__isnull=True))
+
+
+def read(today):
+    """The current snapshot of ``today`` (one query), or None."""
+    return (
+        SearchSnapshot.objects.filter(day=today, generation=IndexState.objects.filter(pk=1).values("generation")[:1])
+        .only("tallies", "formations")
+        .first()
+    )
+
+
+def get(today):
+    """The snapshot of ``today``, computed when missing."""
+    return read(today) or compute(today)
+
+
+def compute(today):
+    generation = current_generation()  # read first: rows changed after it make it stale, never wrong
+    qs = matching(today)
+    try:
+        with transaction.atomic():
+            SearchSnapshot.objects.exclude(day=today, generation=generation).delete()
+            tallies = [[row["facets"], row["n"]] for row in qs.values("facets").annotate(n=Count("pk")).order_by()]
+            snapshot = SearchSnapshot.objects.create(day=today, generation=generation, tallies=tallies)
+            grouped = (
+                qs.values("formation_id")
+                .annotate(n=Count("pk"), best_status=Min(status_rank_expression(today)), first_start=Min("date_debut"))
+                .order_by()
+            )
+            sql, params = grouped.query.sql_with_params()
+            table = connection.ops.quote_name(SnapshotFormation._meta.db_table)
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"INSERT INTO {table} (snapshot_id, position, formation_id, sessions) "
+                    "SELECT %s, ROW_NUMBER() OVER (ORDER BY g.best_status, g.first_start IS NULL, g.first_start, "
+                    f"g.formation_id), g.formation_id, g.n FROM ({sql}) g",
+                    [snapshot.pk, *params],
+                )
+                snapshot.formations = cursor.rowcount
+            snapshot.save(update_fields=["formations"])
+    except IntegrityError:  # computed at the same time by another request: read it
+        return read(today) or SearchSnapshot(day=today, generation=generation, tallies=[], formations=0)
+    return snapshot
+
+
+def page(snapshot, start, size):
+    """[(formation id, number of sessions)] of positions start+1 … start+size."""
+    return list(
+        SnapshotFormation.objects.filter(snapshot=snapshot, position__gt=start, position__lte=start + size)
+        .order_by("position")
+        .values_list("formation_id", "sessions")
+    )
