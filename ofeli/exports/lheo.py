@@ -41,11 +41,13 @@ from ofeli.formations.models import (
     Equipement,
     Financement,
     Formation,
+    FormationVersion,
     RecruitmentSlot,
     SessionBlocs,
     SessionContact,
     SessionPlace,
     SessionTrainer,
+    SessionVersion,
 )
 from ofeli.formations.queries import published_sessions
 from ofeli.referentials import formacode, lheo
@@ -159,16 +161,18 @@ class ExportStats:
         for recorder in self._recorders:
             recorder.append((reason, reference))
 
-    def cut(self, element):
+    def cut(self, element, length=None, limit=None):
+        """A text of ``length`` characters cut to the ``limit`` of ``element`` (the readiness
+        panel, Q3, lists them; the export only counts them)."""
         self.truncated[element] += 1
         for recorder in self._recorders:
-            recorder.append((element, None))
+            recorder.append((element, None, length, limit))
 
     def replay(self, recorded):
         """Count again what building a cached sub-tree counted (cut texts, warnings)."""
-        for what, reference in recorded:
+        for what, reference, *details in recorded:
             if reference is None:
-                self.cut(what)
+                self.cut(what, *details)
             else:
                 self.warn(what, reference)
 
@@ -348,9 +352,11 @@ class ChunkReader:
     """Reads the published offer chunk by chunk as dictionaries, in a fixed number of
     queries per chunk (9 in 2.2, 11 in 2.3) whatever the chunk holds."""
 
-    def __init__(self, v23, sessions=None):
+    def __init__(self, v23, sessions=None, session_versions=None):
         self.v23 = v23
         self.sessions = sessions
+        # The session versions read (None: the published offer, ``offer_sessions``).
+        self.session_versions = session_versions
         self.structures = {}
         self.lieux = {}
         self.contacts = {}
@@ -411,16 +417,38 @@ class ChunkReader:
 
     # -- the chunk --
 
+    FORMATION_NAMES = ("pk", "reference", "created_at", "published_at", "live_version_id", "source", "source_id")
+
+    def _formations(self, rows):
+        """The formation dicts of ``rows`` (FORMATION_NAMES, VERSION_FIELDS, CERTIFICATION_FIELDS,
+        the structure's pk then STRUCTURE_PATHS), with the shared records of a new chunk."""
+        names = self.FORMATION_NAMES
+        n_names, n_version, n_cert = len(names), len(VERSION_FIELDS), len(CERTIFICATION_FIELDS)
+        # New maps for each chunk: the previous chunk may still be in use (prefetching).
+        self.structures, self.lieux, self.contacts, self.addresses = {}, {}, {}, {}
+        formations = []
+        for row in rows:
+            formation = dict(zip(names, row[:n_names], strict=True))
+            formation.update(zip(VERSION_FIELDS, row[n_names : n_names + n_version], strict=True))
+            if formation["certification_id"] is None:
+                formation["cert"] = None
+            else:
+                offset = n_names + n_version
+                formation["cert"] = dict(zip(CERTIFICATION_FIELDS, row[offset : offset + n_cert], strict=True))
+            offset = n_names + n_version + n_cert
+            formation["structure"] = self.structure(row[offset], row, offset + 1)
+            formation["sessions"] = []
+            formations.append(formation)
+        return formations
+
     def chunks(self, queryset, chunk_size):
-        names = ("pk", "reference", "created_at", "published_at", "live_version_id", "source", "source_id")
         f_paths = [
-            *names,
+            *self.FORMATION_NAMES,
             *_paths("live_version__", VERSION_FIELDS),
             *_paths("live_version__certification__", CERTIFICATION_FIELDS),
             "structure_id",
             *STRUCTURE_PATHS,
         ]
-        n_names, n_version, n_cert = len(names), len(VERSION_FIELDS), len(CERTIFICATION_FIELDS)
         last_pk = None
         while True:
             page = queryset.order_by("pk")
@@ -430,26 +458,33 @@ class ChunkReader:
             if not rows:
                 return
             last_pk = rows[-1][0]
-            # New maps for each chunk: the previous chunk may still be in use (prefetching).
-            self.structures, self.lieux, self.contacts, self.addresses = {}, {}, {}, {}
-            formations = []
-            for row in rows:
-                formation = dict(zip(names, row[:n_names], strict=True))
-                formation.update(zip(VERSION_FIELDS, row[n_names : n_names + n_version], strict=True))
-                if formation["certification_id"] is None:
-                    formation["cert"] = None
-                else:
-                    offset = n_names + n_version
-                    formation["cert"] = dict(zip(CERTIFICATION_FIELDS, row[offset : offset + n_cert], strict=True))
-                offset = n_names + n_version + n_cert
-                formation["structure"] = self.structure(row[offset], row, offset + 1)
-                formation["sessions"] = []
-                formations.append(formation)
+            formations = self._formations(rows)
             self.load(formations)
             attach_kept(formations)  # H3a: what imports kept (kept.py)
             yield formations
             if len(rows) < chunk_size:
                 return
+
+    def version(self, version_id):
+        """One formation version (a draft under review, or any other version) read exactly as
+        ``chunks`` reads the published offer, with every session of that version
+        (``session_versions``, by default all of them, whatever their state): the
+        dictionary ``LheoWriter.formation`` builds from. Used by the readiness panel (Q3)."""
+        f_paths = [
+            *(("pk" if name == "live_version_id" else f"formation__{name}") for name in self.FORMATION_NAMES),
+            *VERSION_FIELDS,
+            *_paths("certification__", CERTIFICATION_FIELDS),
+            "formation__structure_id",
+            *_paths("formation__", STRUCTURE_PATHS),
+        ]
+        rows = list(FormationVersion.objects.filter(pk=version_id).values_list(*f_paths))
+        if not rows:
+            return None
+        if self.session_versions is None:
+            self.session_versions = SessionVersion.objects.all()
+        formations = self._formations(rows)
+        self.load(formations)
+        return formations[0]
 
     def load(self, formations):
         self.load_sessions(formations)
@@ -487,7 +522,10 @@ class ChunkReader:
             self.structures[contact["structure_id"]]["contacts"].append(contact)
 
         svs = {}
-        sv_qs = offer_sessions(self.sessions).filter(formation_version_id__in=version_ids)
+        sv_qs = offer_sessions(self.sessions) if self.session_versions is None else self.session_versions
+        if self.session_versions is not None and self.sessions is not None:
+            sv_qs = sv_qs.filter(session__in=_pks(self.sessions))
+        sv_qs = sv_qs.filter(formation_version_id__in=version_ids)
         sv_names = ("pk", "formation_version_id", "session_id", "reference", "created_at", *SESSION_FIELDS)
         n = len(sv_names)
         for row in sv_qs.order_by(F("date_debut").asc(nulls_last=True), "session__reference", "pk").values_list(
@@ -694,7 +732,7 @@ class LheoWriter:
         text = clean(value)
         if len(text) <= limit:
             return text
-        self.stats.cut(element)
+        self.stats.cut(element, len(text), limit)
         head = text[: limit - 1]
         if not text[limit - 1].isspace():
             cut = max(head.rfind(" "), head.rfind("\n"), head.rfind("\t"))
@@ -1590,9 +1628,20 @@ def ended_sessions_kept(today=None):
     ``settings.LHEO_ENDED_SESSIONS_DAYS`` days ago (90 by default): partners keep showing a
     session that just ended (Kairos lists ended sessions on request) with its recruitment
     « fermé »; older ones leave the flows (a withdrawal in the delta)."""
+    return Q(date_fin__isnull=True) | Q(date_fin__gte=ended_sessions_limit(today))
+
+
+def ended_sessions_limit(today=None):
+    """The first end date still in the exported offer (``ended_sessions_kept``)."""
     today = today or timezone.localdate()
     days = getattr(settings, "LHEO_ENDED_SESSIONS_DAYS", DEFAULT_ENDED_SESSIONS_DAYS)
-    return Q(date_fin__isnull=True) | Q(date_fin__gte=today - datetime.timedelta(days=days))
+    return today - datetime.timedelta(days=days)
+
+
+def ended_too_long_ago(date_fin, today=None):
+    """True when a session ending on ``date_fin`` has left the exported offer (the same rule
+    as ``ended_sessions_kept``, for one session in Python)."""
+    return date_fin is not None and date_fin < ended_sessions_limit(today)
 
 
 def offer_sessions(sessions=None):

@@ -13,19 +13,21 @@ from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 
 from ofeli.backoffice.services import log
 from ofeli.core.decorators import carif_required
 from ofeli.exports.excel import safe_text
+from ofeli.formations.access import get_formation, get_session_version
 from ofeli.formations.models import Formation
 from ofeli.messaging import notifications
 from ofeli.messaging.models import Message
 from ofeli.referentials.models import Certification
 from ofeli.users.perms import can_edit_formation
 
+from . import readiness
 from .checks import BY_SLUG, CHECKS, counters
 from .enums import FlagReason
 from .watch import ReplacementError, label_of, open_flags, replace_certification, successor_of
@@ -75,6 +77,23 @@ def replace(request, reference):
         "modification : vérifiez les blocs de compétences des sessions, puis « Soumettre pour validation ».",
     )
     return redirect("formations:detail", formation.reference)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def readiness_panel(request, reference, session_reference=None):
+    """Q3: the readiness panel of a formation or a session page, for htmx. GET: from the
+    version shown; POST (the page's form as typed): from what is typed, never saved. Only a
+    user with rights on the structure, or Carif staff (``get_formation``: 403, or 404)."""
+    ctx = get_formation(request, reference[:10])
+    if ctx.version is None:
+        raise PermissionDenied
+    sv = get_session_version(ctx, session_reference[:10]) if session_reference is not None else None
+    data = request.POST if request.method == "POST" else None
+    context = readiness.panel(request, ctx, sv, data)
+    response = render(request, "quality/_readiness.html", {"panel": context})
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 @carif_required

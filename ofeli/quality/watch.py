@@ -53,11 +53,21 @@ def current_problems(today=None):
     )
     problems = {}
     for session_id, formation_id, cert_id, etat, ends, date_fin in rows:
-        if etat == CertificationState.INACTIVE:
-            problems[(session_id, cert_id, FlagReason.INACTIVE.value)] = formation_id
-        if ends and date_fin and ends < date_fin:
-            problems[(session_id, cert_id, FlagReason.ENDS_BEFORE.value)] = formation_id
+        for reason in reasons(etat, ends, date_fin):
+            problems[(session_id, cert_id, reason)] = formation_id
     return problems
+
+
+def reasons(etat, date_fin_enregistrement, date_fin):
+    """Why a session ending on ``date_fin`` must check its certification (state ``etat``,
+    registration ending on ``date_fin_enregistrement``): the nightly flags and the readiness
+    panel (Q3) apply this same rule. A session ending on the last day of registration is fine."""
+    found = []
+    if etat == CertificationState.INACTIVE:
+        found.append(FlagReason.INACTIVE.value)
+    if date_fin_enregistrement and date_fin and date_fin_enregistrement < date_fin:
+        found.append(FlagReason.ENDS_BEFORE.value)
+    return found
 
 
 @transaction.atomic

@@ -17,3 +17,20 @@ def transmission_status(context, session):
     from ofeli.quality.transmission import transmission_status as status_of
 
     return {"status": status_of(session, context.get("request"))}
+
+
+@register.inclusion_tag("quality/_offer_quality.html", takes_context=True)
+def offer_quality(context, ctx, sv=None):
+    """Q1 and Q3 on the formation page (``sv`` None) or a session page: the certification
+    alerts of the open flags and the LHEO / partner readiness panel of the version shown."""
+    from ofeli.quality import readiness
+
+    request = context.get("request")
+    return {
+        "request": request,
+        "csrf_token": context.get("csrf_token"),
+        "alerts": readiness.certification_alerts(ctx, sv),
+        "panel": readiness.panel(request, ctx, sv),
+        "formation": ctx.formation,
+        "page": "formation" if sv is None else "session",
+    }
