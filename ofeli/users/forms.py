@@ -57,6 +57,9 @@ class AccountRequestForm(base.ModelForm):
             'title="Politique de gestion des données personnelles - nouvelle fenêtre">politique de gestion des '
             "données personnelles</a> de OFeli et j'ai informé la personne référente de cette politique."
         )
+        # The DSFR base form has already made the bound fields, whose label is a copy (issue 10:
+        # the link never showed).
+        self["consent"].label = self.fields["consent"].label
 
     def clean_siret(self):
         return validate_siret(self.cleaned_data["siret"])
@@ -69,13 +72,25 @@ class AccountRequestForm(base.ModelForm):
         # services.request_account.
         return self.cleaned_data["email"].strip().lower()
 
+    def _clean_proof(self, name):
+        """A refused file is not kept (users/kept_uploads.py): the message says to choose
+        another one, in the error summary and next to the field (issue 10)."""
+        upload = self.cleaned_data.get(name)
+        if not upload:
+            return upload
+        try:
+            return validate_upload(upload, PROOF_EXTENSIONS)
+        except forms.ValidationError as error:
+            raise forms.ValidationError(
+                f"{' '.join(error.messages)} Ce fichier n'est pas conservé : choisissez à nouveau un fichier.",
+                code=error.error_list[0].code,
+            ) from None
+
     def clean_nda_file(self):
-        upload = self.cleaned_data.get("nda_file")
-        return validate_upload(upload, PROOF_EXTENSIONS) if upload else upload
+        return self._clean_proof("nda_file")
 
     def clean_convention_file(self):
-        upload = self.cleaned_data.get("convention_file")
-        return validate_upload(upload, PROOF_EXTENSIONS) if upload else upload
+        return self._clean_proof("convention_file")
 
     def clean(self):
         cleaned = super().clean()

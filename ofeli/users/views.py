@@ -16,7 +16,7 @@ from ofeli.core.private_files import open_private, private_file_response
 from ofeli.structures.models import Structure
 from ofeli.workflow.working_hours import age_of
 
-from . import services, throttling
+from . import kept_uploads, services, throttling
 from .enums import AccountRequestStatus
 from .forms import (
     AcceptAccountForm,
@@ -34,7 +34,8 @@ def account_request(request):
     with the e-mail or not (K1, no enumeration): its owner is told by e-mail instead."""
     status = 200
     if request.method == "POST":
-        form = AccountRequestForm(request.POST, request.FILES)
+        # A proof file that passed its checks is kept across a refused post (issue 10).
+        form = AccountRequestForm(request.POST, kept_uploads.merge(request, request.FILES))
         blocked = throttling.throttle(request, throttling.account_request_limits(), [throttling.client_ip(request)])
         if blocked:
             form.full_clean()
@@ -42,11 +43,21 @@ def account_request(request):
             status = 429
         elif form.is_valid():
             services.request_account(form)
+            kept_uploads.forget(request)
             return redirect("users:account_request_done")
+        else:
+            kept_uploads.remember(request, form)
     else:
         form = AccountRequestForm()
     return render(
-        request, "users/account_request.html", {"form": form, "page_title": "Créer mon compte"}, status=status
+        request,
+        "users/account_request.html",
+        {
+            "form": form,
+            "page_title": "Créer mon compte",
+            "kept_files": kept_uploads.names(request),
+        },
+        status=status,
     )
 
 
@@ -73,17 +84,39 @@ def activate(request, uidb64, token):
         if form.is_valid():
             form.save()
             messages.success(request, "Votre mot de passe est enregistré. Connectez-vous avec votre adresse e-mail.")
+            request.session[LOGIN_EMAIL_KEY] = user.email  # the login form opens with it (A4, issue 10)
             return redirect("users:login")
     else:
         form = ChoosePasswordForm(user)
     return render(request, "users/activate.html", {"form": form, "page_title": "Activer mon compte", "account": user})
 
 
+LOGIN_EMAIL_KEY = "login_email"
+
+
 class LoginView(auth_views.LoginView):
+    """« Se connecter »; right after the activation the e-mail is already filled in and the
+    password field has the focus (A4, issue 10). The e-mail comes from the session, not the
+    address bar (it never appears in a URL or a log)."""
+
     template_name = "users/login.html"
     authentication_form = LoginForm
     redirect_authenticated_user = True
     extra_context = {"page_title": "Connexion"}
+
+    def get_initial(self):
+        initial = super().get_initial()
+        email = self.request.session.pop(LOGIN_EMAIL_KEY, "") if self.request.method == "GET" else ""
+        if email:
+            initial["username"] = email
+        return initial
+
+    def get_form(self, form_class=None):
+        form = super().get_form(form_class)
+        if form.initial.get("username") and not form.is_bound:
+            form.fields["username"].widget.attrs.pop("autofocus", None)
+            form.fields["password"].widget.attrs["autofocus"] = True
+        return form
 
 
 class LogoutView(auth_views.LogoutView):

@@ -103,3 +103,63 @@ def test_f11_total_duration_unit_follows_the_number_typed(page, session_page):
     page.get_by_label("Durée en entreprise (heures)").fill("1")
     expect(total).to_have_text("heures")
     errors.check()
+
+
+def test_a2_account_request_keeps_the_chosen_file_and_links_the_consent(page, tmp_path):
+    from ofeli.users.models import AccountRequest
+
+    proof = tmp_path / "declaration.pdf"
+    proof.write_bytes(b"%PDF-1.4 declaration")
+    errors = watch(page)
+    page.goto(reverse("users:account_request"))
+    # the consent text links to the personal-data page (new window)
+    link = page.locator("#consent-text").get_by_role("link", name=re.compile("politique de gestion des données"))
+    expect(link).to_be_visible()
+    with page.expect_popup() as popup:
+        link.click()
+    popup.value.get_by_role("heading", name=re.compile("données personnelles", re.I)).first.wait_for()
+    popup.value.close()
+    page.get_by_label("SIRET de l'établissement de formation").fill("123")
+    page.locator("#id_nda").fill("24370369337")
+    page.locator("#id_last_name").fill("Dupont")
+    page.get_by_label("Prénom du contact référent").fill("Marie")
+    page.get_by_label("Téléphone du contact référent").fill("0238000000")
+    page.get_by_label("Adresse e-mail du contact référent").fill("marie.dupont@example.org")
+    page.get_by_label("Fichier de déclaration d'activité (facultatif)").set_input_files(str(proof))
+    page.locator("label[for=id_consent]").click()
+    page.get_by_role("button", name="Créer votre compte").click()
+    summary = page.locator("[data-error-summary]")
+    assert in_viewport(summary)
+    kept = page.get_by_text("Fichier conservé : declaration.pdf")
+    expect(kept).to_be_visible()
+    page.get_by_label("SIRET de l'établissement de formation").fill("21860076500018")
+    page.get_by_role("button", name="Créer votre compte").click()
+    page.wait_for_url(re.compile("confirmation"))
+    request_row = AccountRequest.objects.get()
+    with request_row.nda_file.open("rb") as handle:
+        assert handle.read() == b"%PDF-1.4 declaration"
+    errors.check()
+
+
+def test_a4_after_activation_the_login_form_is_prefilled_with_the_email(page):
+    from django.contrib.auth.tokens import default_token_generator
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
+
+    from tests.factories import UserFactory
+
+    user = UserFactory(email="marie.dupont@example.org")
+    uid, token = urlsafe_base64_encode(force_bytes(user.pk)), default_token_generator.make_token(user)
+    errors = watch(page)
+    page.goto(reverse("users:activate", args=[uid, token]))
+    page.locator("#id_new_password1").fill("Formation!2026")
+    page.get_by_label("Confirmation du mot de passe").fill("Formation!2026")
+    page.get_by_role("button", name="Sauvegarder").click()
+    page.get_by_text("Votre mot de passe est enregistré").wait_for()
+    expect(page.get_by_label("Adresse e-mail")).to_have_value("marie.dupont@example.org")
+    password = page.get_by_label(re.compile(r"^\s*Mot de passe"))
+    expect(password).to_be_focused()
+    password.fill("Formation!2026")
+    page.get_by_role("button", name="Se connecter").click()
+    page.get_by_role("heading", name=re.compile("Tableau de bord|Espace structure|Choisir")).first.wait_for()
+    errors.check()
