@@ -436,5 +436,17 @@ def test_p5_send_alerts_command(capsys):
 def test_p5_personal_data_page_lists_the_alerts_data(client):
     html = client.get(reverse("personal_data")).content.decode()
     assert 'id="alertes"' in html
-    for words in ("adresse e-mail", "critères", "désinscri", "confirm"):
+    for words in ("adresse e-mail", "critères", "désinscri", "confirm", "effacée 3 jours après"):
         assert words in html
+
+
+def test_p5_create_alert_button_only_for_a_search_it_can_save(client, offer):
+    offer.formation("CAP Boucher", sessions=[{}])
+    assert "Créer une alerte" in client.get("/?q=boucher").content.decode()
+    assert "Créer une alerte" in client.get("/?dpt=36&vue=sessions&page=2").content.decode()
+    for query in ("/", "/?rayon=30", "/?code=RNCP-36395", "/?lieu=Nullepart"):
+        assert "Créer une alerte" not in client.get(query).content.decode(), query
+    # A typo corrected by the search: the alert keeps the words the results were found with.
+    html = client.get("/?q=bouchre").content.decode()
+    assert "résultats pour « <strong>boucher</strong> »" in html
+    assert re.search(r'href="(/alertes/creer/[^"]+)"', html).group(1) == "/alertes/creer/?q=boucher"
