@@ -86,7 +86,11 @@
       var id = decodeURIComponent(window.location.hash.slice(1));
       if (id) openTabOf(document.getElementById(id), focus);
     }
-    fromHash(true);
+    // After a refused action the error summary wins over the address bar's tab (U1): a form
+    // posted from a tab comes back with #that-tab, whose panel would be scrolled to instead.
+    var summary = document.querySelector("[data-error-summary]") || document.querySelector("[data-error-message]");
+    if (!summary) fromHash(true);
+    else openTabOf(summary, true);
     window.addEventListener("hashchange", function () { fromHash(true); });
     // Arrow keys on the tab list (DSFR) are a choice too: a pending deep link gives way.
     document.addEventListener("keydown", function (e) {
@@ -125,8 +129,20 @@
     if (anchored && anchored.closest(".fr-tabs__panel")) anchored = null; // setupTabLinks does it
     var summary = document.querySelector("[data-error-summary]") || document.querySelector("[data-error-message]");
     if (summary) {
-      summary.scrollIntoView({ block: "start" });
-      summary.focus({ preventScroll: true });
+      var show = function () {
+        summary.scrollIntoView({ block: "start" });
+        summary.focus({ preventScroll: true });
+      };
+      show();
+      // A form posted from a page opened on an anchor (#financements after the previous
+      // action) comes back with it: the browser would scroll to that anchor while loading,
+      // far from the summary. The anchor is dropped and the summary shown again once loaded.
+      if (id) {
+        if (!summary.closest(".fr-tabs__panel")) {  // a tab's anchor stays: it names the open tab
+          window.history.replaceState(null, "", window.location.pathname + window.location.search);
+        }
+        window.addEventListener("load", function () { if (document.activeElement === summary) show(); });
+      }
     } else if (anchored) {
       openPanelsOf(anchored);
       if (anchored.hasAttribute("data-focus-on-load") || anchored.matches("input, select, textarea")) {
