@@ -205,6 +205,16 @@ class SessionVersion(models.Model):
                 name="session_dates_ordered",
             ),
         ]
+        # The quality dashboard's counts (Q4) read session dates by formation version and by
+        # end date in these indexes only (covering on PostgreSQL): docs/benchmarks.md.
+        indexes = [
+            models.Index(
+                fields=["formation_version", "date_fin"],
+                include=["session", "entree_sortie_permanente"],
+                name="sessionversion_version_end",
+            ),
+            models.Index(fields=["date_fin"], include=["formation_version", "session"], name="sessionversion_end"),
+        ]
 
     def __str__(self):
         return f"{self.session.reference}"

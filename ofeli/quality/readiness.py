@@ -631,10 +631,12 @@ def _session_checks(result, session, element, sv, writer):
 # --- the page's panel -------------------------------------------------------------------------
 
 
-def panel(request, ctx, sv=None, data=None):
+def panel(request, ctx, sv=None, data=None, shown=None):
     """What the panel template needs for the formation page (``sv`` None) or a session page,
     from the version shown (``ctx.version``) and, with ``data`` (a POST of the page's form,
-    only while the user may edit), what is typed there. Never saves anything."""
+    only while the user may edit), what is typed there. Never saves anything. ``shown``: the
+    Numéros CARIF the formation page's sessions list shows (its filter), the only sessions the
+    formation page's panel details (its status stays the whole formation's)."""
     from django.urls import reverse
 
     from ofeli.formations.forms import FormationForm, SessionForm
@@ -672,12 +674,15 @@ def panel(request, ctx, sv=None, data=None):
                 "issues": session.issues,
             }
             for ref, session in result.sessions.items()
+            if shown is None or ref in shown
         ]
     else:
         url = reverse("quality:session_readiness", args=[formation.reference, reference])
         sessions = []
     session = result.sessions.get(reference) if reference else None
     issues = result.issues_of(reference)  # the formation page lists every session's too
+    if shown is not None:
+        issues = [i for i in issues if i.scope is None or i.scope in shown]
     certification = result.certification
     if certification and reference and reference not in certification["sessions"]:
         certification = None
@@ -697,6 +702,7 @@ def panel(request, ctx, sv=None, data=None):
         "form_id": "formation-form" if sv is None else "session-form",
         "prefix": "f-" if sv is None else "s-",
         "page": "formation" if sv is None else "session",
+        "hidden_sessions": len(result.sessions) - len(sessions) if sv is None else 0,
     }
 
 

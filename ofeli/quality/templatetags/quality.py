@@ -30,7 +30,16 @@ def offer_quality(context, ctx, sv=None):
         "request": request,
         "csrf_token": context.get("csrf_token"),
         "alerts": readiness.certification_alerts(ctx, sv),
-        "panel": readiness.panel(request, ctx, sv),
+        "panel": readiness.panel(request, ctx, sv, shown=_shown_sessions(context, sv)),
         "formation": ctx.formation,
         "page": "formation" if sv is None else "session",
     }
+
+
+def _shown_sessions(context, sv):
+    """On the formation page, the Numéros CARIF of its sessions list (filtered by
+    « Rechercher »), whose details the panel follows; None elsewhere."""
+    sessions = context.get("sessions")
+    if sv is not None or sessions is None or not context.get("sessions_query"):
+        return None
+    return {s.session.reference for s in sessions}
