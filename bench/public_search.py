@@ -13,7 +13,8 @@ Each scenario sends ``--requests`` GET requests through Django's request handler
 process (URL resolution, middleware, the view, SQL, template rendering: the server time,
 without network), after a few warm-up requests; the parameters rotate over typical words,
 towns and financing kinds. Persistent database connections are used, as in production
-(DATABASE_CONN_MAX_AGE). SQL queries per page are counted on separate requests.
+(DATABASE_CONN_MAX_AGE). SQL queries per page are counted on separate requests, and those
+queries are run again as sent, without Django (« bare SQL »: the page's floor, S3).
 """
 
 import argparse
@@ -93,6 +94,18 @@ def scenarios():
     }
 
 
+def bare_sql_ms(captured):
+    """The page's own SQL run again as it was sent (parameters inlined), without Django:
+    the floor the page's time is compared with (S3: within 3×)."""
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        for query in captured:
+            cursor.execute(query["sql"])
+            if cursor.description:
+                cursor.fetchall()
+    return (time.perf_counter() - started) * 1000
+
+
 def percentile(values, p):
     values = sorted(values)
     k = (len(values) - 1) * p / 100
@@ -117,10 +130,10 @@ def main():
     print(f"Load average before: {os.getloadavg()[0]:.1f} (cores: {os.cpu_count()})")
     print()
     print(
-        "| Search | requests | p50 (ms) | p95 (ms) | max (ms) | Python CPU p50 (ms) | sessions found (typical) "
-        "| SQL queries per page |"
+        "| Search | requests | p50 (ms) | p95 (ms) | max (ms) | Python CPU p50 (ms) | bare SQL p50 (ms) "
+        "| page / SQL | sessions found (typical) | SQL queries per page |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for name, params in scenarios().items():
         for i in range(args.warmup):
             client.get("/", params(i))
@@ -131,18 +144,22 @@ def main():
             timings.append((time.perf_counter() - started) * 1000)
             cpu.append((time.process_time() - started_cpu) * 1000)
             assert response.status_code == 200, (name, response.status_code)
-        queries, totals = set(), []
+        queries, totals, bare = set(), [], []
         for i in range(min(args.requests, 24)):
             with CaptureQueriesContext(connection) as ctx:
                 response = client.get("/", params(i))
             queries.add(len(ctx.captured_queries))
+            bare.append(bare_sql_ms(ctx.captured_queries))
             html = response.content.decode()
             match = re.search(r"\((\d+) sessions?\)", html) or re.search(r"(\d+) sessions? de formation", html)
             totals.append(int(match.group(1)) if match else 0)
         q = "/".join(str(n) for n in sorted(queries))
+        sql_p50 = statistics.median(bare)
         print(
             f"| {name} | {len(timings)} | {statistics.median(timings):.1f} | {percentile(timings, 95):.1f} "
-            f"| {max(timings):.1f} | {statistics.median(cpu):.1f} | {int(statistics.median(totals))} | {q} |"
+            f"| {max(timings):.1f} | {statistics.median(cpu):.1f} | {sql_p50:.1f} "
+            f"| {statistics.median(timings) / sql_p50 if sql_p50 else 0:.1f}× "
+            f"| {int(statistics.median(totals))} | {q} |"
         )
 
     print()

@@ -12,6 +12,9 @@ measures, each in a fresh process (time and peak RSS from /usr/bin/time):
 - the Excel export of 10,000 rows (the « Exporter » task);
 - the search screen of a structure with 2,000 sessions (server time, SQL queries).
 
+``bench/run.py queue`` (S3) measures the Carif queue with 2,000 waiting requests on the
+database of $DATABASE_URL (open drafts of the generated offer are submitted first).
+
 The databases are dropped at the end unless ``--keep``; ``--reuse`` keeps existing ones.
 Single measurements can be run by hand: ``bench/run.py excel --db NAME`` or
 ``bench/run.py search --db NAME``.
@@ -197,6 +200,68 @@ def search_main(structure_reference, repeat):
         )
 
 
+def queue_main(waiting, repeat):
+    """Server time and SQL queries of the Carif queue « Demandes à valider » with ``waiting``
+    submitted requests (S3): open drafts of the generated offer are submitted first, with
+    submission dates spread over the last 20 days, until there are that many."""
+    _django()
+    import datetime
+
+    from django.db import connection
+    from django.db.models import F
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from ofeli.users.enums import Role
+    from ofeli.users.models import User
+    from ofeli.workflow.enums import ChangeStatus
+    from ofeli.workflow.models import ChangeRequest
+
+    submitted = ChangeRequest.objects.filter(status=ChangeStatus.SUBMITTED)
+    missing = waiting - submitted.count()
+    if missing > 0:
+        drafts = list(
+            ChangeRequest.objects.filter(status=ChangeStatus.DRAFT)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:missing]
+        )
+        now = timezone.now()
+        for hours in range(0, 480, 24):
+            chunk = drafts[hours // 24 :: 20]
+            ChangeRequest.objects.filter(pk__in=chunk).update(
+                status=ChangeStatus.SUBMITTED,
+                submitted_at=now - datetime.timedelta(hours=hours + 3),
+                updated_at=F("created_at"),
+            )
+    count = submitted.count()
+    staff, _ = User.objects.get_or_create(email="bench-staff@example.org", defaults={"role": Role.GESTIONNAIRE})
+    client = Client(HTTP_HOST="127.0.0.1")
+    client.force_login(staff)
+    cases = {
+        "défaut (les plus anciennes, 50 lignes)": {},
+        "les plus récentes d'abord": {"tri": "recentes"},
+        "filtre département 75 + objet formation": {"departement": "75", "objet": "formation"},
+        "page 20": {"page": "20"},
+        "htmx (résultats seuls)": {"_htmx": "1"},
+    }
+    for label, params in cases.items():
+        headers = {"HTTP_HX_REQUEST": "true"} if params.pop("_htmx", None) else {}
+        client.get("/ofeli/carif/demandes/", params, **headers)  # warm-up
+        times, queries = [], set()
+        for _ in range(repeat):
+            with CaptureQueriesContext(connection) as ctx:
+                started = time.perf_counter()
+                response = client.get("/ofeli/carif/demandes/", params, **headers)
+                times.append((time.perf_counter() - started) * 1000)
+            assert response.status_code == 200, response.status_code
+            queries.add(len(ctx.captured_queries))
+        print(
+            f"RESULT {label} | {statistics.median(times):.0f} ms médian, {max(times):.0f} ms max | "
+            f"{sorted(queries)} requêtes | {count} demandes en attente"
+        )
+
+
 def search_structure(db):
     out, *_ = run(
         [
@@ -214,7 +279,7 @@ def search_structure(db):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=["all", "lheo", "excel", "search"])
+    parser.add_argument("what", choices=["all", "lheo", "excel", "search", "queue"])
     parser.add_argument("--keep", action="store_true", help="keep the databases")
     parser.add_argument("--reuse", action="store_true", help="reuse existing databases")
     parser.add_argument("--db", help="database (excel, search)")
@@ -222,12 +287,16 @@ def main():
     parser.add_argument("--structure", help="structure reference (search)")
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--prefix", default="ofeli_bench")
+    parser.add_argument("--waiting", type=int, default=2000, help="submitted requests in the queue (queue)")
     args = parser.parse_args()
 
     if args.what == "excel" and args.db is None:
         return excel_main(args.rows)
     if args.what == "search" and args.db is None:
         return search_main(args.structure, args.repeat)
+    if args.what == "queue":
+        # S3: on the database of DATABASE_URL (e.g. the national 500,000-session offer).
+        return queue_main(args.waiting, args.repeat)
 
     dbs = {size: f"{args.prefix}_{size}" for size in SIZES}
     search_db = f"{args.prefix}_{SEARCH_DB_SUFFIX}"
