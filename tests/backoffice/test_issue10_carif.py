@@ -114,6 +114,21 @@ def test_g2_a_staff_correction_of_a_session_page_is_confirmed_as_a_correction(st
     assert change.history.get(author=staff).action == HistoryAction.STAFF_CORRECTION
 
 
+def test_g2_a_staff_correction_of_a_structure_record_is_confirmed_as_a_correction(staff_client, staff):
+    from tests.structures.test_record import fields_of
+
+    member = MembershipFactory()
+    change = services.start_structure_change(member.structure, member.user)
+    services.submit(change, member.user)
+    url = reverse("structures:detail", args=[member.structure.reference])
+    response = staff_client.post(
+        url, fields_of(change.structure_version, complement="Bâtiment B", action="save"), follow=True
+    )
+    assert services.CORRECTION_SAVED in text(response)
+    entry = member.structure.history.get(author=staff)
+    assert entry.action == HistoryAction.STAFF_CORRECTION and entry.change_request == change
+
+
 def test_g2_the_of_user_saving_a_draft_still_reads_brouillon_sauvegarde(client):
     change = draft_formation()
     client.force_login(change.created_by)
