@@ -450,3 +450,22 @@ def test_p5_create_alert_button_only_for_a_search_it_can_save(client, offer):
     html = client.get("/?q=bouchre").content.decode()
     assert "résultats pour « <strong>boucher</strong> »" in html
     assert re.search(r'href="(/alertes/creer/[^"]+)"', html).group(1) == "/alertes/creer/?q=boucher"
+
+
+def test_p5_digest_costs_the_same_queries_whatever_the_number_of_new_sessions(
+    offer, django_capture_on_commit_callbacks
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def one_run(sessions):
+        Alert.objects.all().delete()
+        digest.run()
+        _confirmed("lea@example.fr", {"q": "boucher"})
+        offer.formation("CAP Boucher", sessions=[{"debut": TODAY + D(10 + i)} for i in range(sessions)])
+        with CaptureQueriesContext(connection) as queries:
+            run = digest.run()
+        assert run.mails == 1
+        return len(queries)
+
+    assert one_run(1) == one_run(6)
