@@ -15,6 +15,7 @@ from django.conf import settings
 from django.contrib import messages as flash
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.crypto import salted_hmac
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -37,8 +38,11 @@ def _limits(scope):
 
 
 def _throttle(request, scope):
+    """Count this request per client address and per typed e-mail (kept in the counter's
+    cache key only as a keyed hash, for the hour of the window)."""
     email = services.normalise_email(request.POST.get("email", ""))[:254]
-    return throttling.throttle(request, _limits(scope), [throttling.client_ip(request), email])
+    digest = salted_hmac("ofeli.alerts.rate", email).hexdigest()[:32] if email else ""
+    return throttling.throttle(request, _limits(scope), [throttling.client_ip(request), digest])
 
 
 def private(view):
