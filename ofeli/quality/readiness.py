@@ -260,11 +260,13 @@ def apply_session_form(reader, data, reference, form):
 # --- the panel ------------------------------------------------------------------------------
 
 
-def readiness(version, *, formation_form=None, session_form=None, session_reference=None, today=None):
-    """The readiness of ``version`` (a FormationVersion) and of its sessions; with a bound
-    form, of what is typed on the page (``session_form`` for session ``session_reference``)."""
+def readiness(version, *, formation_form=None, session_form=None, session_reference=None, sessions=None, today=None):
+    """The readiness of ``version`` (a FormationVersion) and of its sessions (only of the
+    Session ids ``sessions``, for a session page: its cost does not grow with the formation);
+    with a bound form, of what is typed on the page (``session_form`` for session
+    ``session_reference``)."""
     today = today or timezone.localdate()
-    reader = export.ChunkReader(True, session_versions=SessionVersion.objects.all())
+    reader = export.ChunkReader(True, sessions=sessions, session_versions=SessionVersion.objects.all())
     data = reader.version(version.pk)
     formation = version.formation
     result = Readiness(version.pk, formation.reference)
@@ -661,6 +663,8 @@ def panel(request, ctx, sv=None, data=None, shown=None):
             )
         form.is_valid()  # the valid fields are laid over the version; nothing is saved
         kwargs = {"formation_form": form} if sv is None else {"session_form": form, "session_reference": reference}
+    if sv is not None:
+        kwargs["sessions"] = [sv.session_id]
     result = readiness(version, **kwargs)
     formation = ctx.formation
     if sv is None:
