@@ -178,3 +178,19 @@ def test_p5_alert_without_javascript(phone_without_js, boucher):
     page.get_by_role("button", name="Me désinscrire").click()
     page.get_by_role("heading", level=1, name="Désinscription confirmée").wait_for()
     assert not Alert.objects.exists()
+
+
+def test_p5_create_alert_follows_the_filters_changed_with_htmx(_playwright_browser, live_server, settings, boucher):
+    settings.SITE_URL = live_server.url
+    context, page, errors = _open(_playwright_browser, live_server, "1280px")
+    page.goto(SEARCH)
+    link = page.get_by_role("link", name="Créer une alerte pour cette recherche")
+    assert "dpt=" not in link.get_attribute("href")
+    page.locator("label[for=dpt-36]").click()  # submitted on change, results swapped by htmx
+    page.wait_for_url(re.compile(r"dpt=36"))
+    page.wait_for_function("() => (document.querySelector('[data-alert-create] a') || {}).href?.includes('dpt=36')")
+    link.click()
+    page.get_by_role("heading", level=1, name="Créer une alerte").wait_for()
+    assert page.get_by_text("Indre (36)").is_visible()
+    context.close()
+    assert errors == []
