@@ -322,7 +322,9 @@ def readiness(version, *, formation_form=None, session_form=None, session_refere
     writer = _Writer()
     element = writer.formation({**data, "sessions": exported})
     _notes(result, writer.stats, data)
-    if element is None:
+    if element is None:  # nothing of the formation is exported (the export said why)
+        for sv in exported:
+            result.sessions[sv["reference"]].sent = False
         return result
     writer.stamp_chunk([(data, element)], partial=True)  # the stamps the schema requires, nothing stored
     result.element = element

@@ -138,6 +138,11 @@ def _trainer_without_siret(sv):
     sv.trainers.update(structure=other)
 
 
+def _responsable_without_siret(sv):
+    structure = sv.formation_version.formation.structure
+    type(structure).objects.filter(pk=structure.pk).update(siret="")
+
+
 def _structure_not_diffused(sv):
     structure = sv.formation_version.formation.structure
     hidden, _ = StructureState.objects.get_or_create(
@@ -157,6 +162,7 @@ DEFECTS = [
     (_place_without_insee, PARTNER, "sans code INSEE de commune", "code-INSEE-commune"),
     (_no_reachable_contact, PARTNER, "Aucun contact joignable", "contact-session"),
     (_trainer_without_siret, PARTNER, "organisme formateur sans SIRET", ""),
+    (_responsable_without_siret, BLOCKING, "organisme responsable sans SIRET : formation non exportée", ""),
     (_structure_not_diffused, BLOCKING, "son offre n'est pas diffusée", ""),
     (_session_archived, BLOCKING, "Session archivée", ""),
 ]
