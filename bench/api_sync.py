@@ -8,10 +8,13 @@ Usage (PostgreSQL filled by generate_offer):
     .venv/bin/python manage.py generate_offer --structures 1000 --formations 10 --sessions-per-formation 10 --seed 1
     .venv/bin/python bench/api_sync.py --requests 200
 
-It first builds the API's read model (``sync_api_offer``, timed), then sends GET requests
-through Django's request handler in this process (URL resolution, middleware, auth with a
-real partner token, SQL, JSON), and prints p50 / p95 per scenario, the queries per page and
-the time of a full sync of every session by cursor (pages of 500).
+It first builds the API's read model (``sync_api_offer``, timed; ``--skip-build`` reuses
+the one in the database, so one generated database serves many runs), then sends GET
+requests through Django's request handler in this process (URL resolution, middleware,
+auth with a real partner token, rate limit and usage count, SQL, JSON, gzip when asked),
+and prints p50 / p95 per scenario, the queries per page, the time of a full sync of every
+session by cursor (pages of 500) and the load average before and after (the machine may
+be shared).
 """
 
 import argparse
@@ -45,7 +48,13 @@ SCENARIOS = {
     "100 sessions, place + 30 km": {"limit": 100, "commune": "Tours", "rayon": 30},
     "100 sessions, département + financeur": {"limit": 100, "departement": "45", "financeur": "2"},
     "100 sessions, modified_since": {"limit": 100, "modified_since": "2000-01-01T00:00:00Z"},
+    "100 sessions, gzip": {"limit": 100, "gzip": True},
+    "500 sessions (sync page size)": {"limit": 500},
 }
+
+
+def load():
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
 def percentile(values, pct):
@@ -73,19 +82,25 @@ def main():
     partner.save()
     client = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
 
-    print(f"{'scenario':42} {'p50 ms':>8} {'p95 ms':>8} {'queries':>8}")
+    print(f"load average before the requests: {load()}")
+    print(f"{'scenario':42} {'p50 ms':>8} {'p95 ms':>8} {'queries':>8} {'KB':>6}")
     for name, params in SCENARIOS.items():
+        params = dict(params)
+        headers = {"HTTP_ACCEPT_ENCODING": "gzip"} if params.pop("gzip", False) else {}
         for _ in range(5):
-            client.get("/api/v1/sessions/", params)
+            client.get("/api/v1/sessions/", params, **headers)
         times = []
         for _ in range(args.requests):
             start = time.perf_counter()
-            response = client.get("/api/v1/sessions/", params)
+            response = client.get("/api/v1/sessions/", params, **headers)
             times.append((time.perf_counter() - start) * 1000)
             assert response.status_code == 200, response.content[:300]
         with CaptureQueriesContext(connection) as queries:
-            client.get("/api/v1/sessions/", params)
-        print(f"{name:42} {statistics.median(times):8.1f} {percentile(times, 95):8.1f} {len(queries):8d}")
+            client.get("/api/v1/sessions/", params, **headers)
+        print(
+            f"{name:42} {statistics.median(times):8.1f} {percentile(times, 95):8.1f} {len(queries):8d} "
+            f"{len(response.content) / 1024:6.0f}"
+        )
 
     start = time.perf_counter()
     pages, rows, times = 0, 0, []
@@ -103,6 +118,7 @@ def main():
         f"full sync by cursor: {rows} sessions in {pages} pages of 500, {total:.1f} s "
         f"(page p50 {statistics.median(times):.0f} ms, p95 {percentile(times, 95):.0f} ms)"
     )
+    print(f"load average after: {load()}")
 
 
 if __name__ == "__main__":

@@ -15,10 +15,11 @@ import math
 from datetime import date, datetime
 
 from csp.decorators import csp_update
-from django.db.models import Q
+from django.db.models import Q, Subquery, Value
 from django.http import HttpResponse, JsonResponse
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import parse_etags
 from django.views.decorators.gzip import gzip_page
 from ninja import NinjaAPI, Query, Schema
 from ninja.decorators import decorate_view
@@ -212,22 +213,46 @@ def _decode(cursor):
         ) from None
 
 
+# What a page reads of an entry: its stored JSON text and what the status of the day, the
+# links and the ETag are made of; never the filter columns nor a decoded document.
+ENTRY_COLUMNS = (
+    "id",
+    "kind",
+    "reference",
+    "formation_reference",
+    "structure_reference",
+    "document",
+    "digest",
+    "modified_at",
+    "deleted_at",
+    "date_debut",
+    "date_fin",
+    "entree_permanente",
+    "debut_inscription",
+    "fin_inscription",
+)
+
+
 def _page(request, queryset, filters, *, order_by_modified):
     """One page by cursor, over a snapshot fixed by the first page (``horodatage``), so that
     an offer published while a partner pages through it is neither skipped nor repeated:
     - without ``modified_since``, entries in id order (ids never change), up to the last id
       of the snapshot: what is published meanwhile comes with the next ``modified_since``;
     - with ``modified_since``, entries in (modified_at, id) order up to the snapshot instant:
-      an entry changed meanwhile leaves this pass and comes with the next one."""
+      an entry changed meanwhile leaves this pass and comes with the next one.
+    Rows are named tuples of ``ENTRY_COLUMNS``."""
     if filters.cursor:
         last_id, until, last_modified, bound = _decode(filters.cursor)
     else:
-        last_id, until, last_modified = 0, timezone.now(), None
-        bound = (
-            None
-            if order_by_modified
-            else (OfferEntry.objects.order_by("-id").values_list("id", flat=True).first() or 0)
-        )
+        last_id, until, last_modified, bound = 0, timezone.now(), None, None
+    if order_by_modified:
+        bound = None
+    elif bound is None:
+        # the first page fixes the snapshot's last id in the same query (a subquery that
+        # the database evaluates once), so a page stays one query
+        bound = Subquery(OfferEntry.objects.order_by("-id").values("id")[:1])
+    else:
+        bound = Value(bound)
     qs = queryset
     if filters.modified_since:
         qs = qs.filter(modified_at__gt=filters.modified_since)
@@ -237,8 +262,9 @@ def _page(request, queryset, filters, *, order_by_modified):
             qs = qs.filter(Q(modified_at__gt=last_modified) | Q(modified_at=last_modified, id__gt=last_id))
         qs = qs.order_by("modified_at", "id")
     else:
-        qs = qs.filter(id__gt=last_id, id__lte=bound or 0).order_by("id")
-    rows = list(qs[: filters.limit + 1])
+        qs = qs.filter(id__gt=last_id, id__lte=bound).annotate(bound=bound).order_by("id")
+    columns = ENTRY_COLUMNS if order_by_modified else (*ENTRY_COLUMNS, "bound")
+    rows = list(qs.values_list(*columns, named=True)[: filters.limit + 1])
     more = len(rows) > filters.limit
     rows = rows[: filters.limit]
     following = None
@@ -248,53 +274,56 @@ def _page(request, queryset, filters, *, order_by_modified):
         if order_by_modified:
             payload["m"] = last.modified_at.isoformat()
         else:
-            payload["x"] = bound
+            payload["x"] = last.bound
         params = request.GET.copy()
         params["cursor"] = _encode(payload)
         following = request.build_absolute_uri(request.path + "?" + params.urlencode())
     return rows, following, until
 
 
-def _etag(request, response, parts):
-    tag = '"' + hashlib.sha256("|".join(parts).encode()).hexdigest()[:32] + '"'
-    if request.headers.get("If-None-Match") == tag:
+def _etag_of(parts):
+    return '"' + hashlib.sha256("|".join(parts).encode()).hexdigest()[:32] + '"'
+
+
+def _not_modified(request, tag):
+    """A 304 when If-None-Match names ``tag``, compared weakly (RFC 9110): gzip answers
+    carry ``W/"..."`` (GZipMiddleware weakens the tag) and clients send it back."""
+    sent = {value.removeprefix("W/") for value in parse_etags(request.headers.get("If-None-Match", ""))}
+    if tag in sent or "*" in sent:
         not_modified = HttpResponse(status=304)
         not_modified["ETag"] = tag
         return not_modified
+    return None
+
+
+def _etag(request, response, parts):
+    tag = _etag_of(parts)
+    response = _not_modified(request, tag) or response
     response["ETag"] = tag
     return response
+
+
+def _dumps(value):
+    """JSON text as ``JsonResponse`` writes it (``ensure_ascii=False``, default separators)."""
+    return json.dumps(value, ensure_ascii=False)
 
 
 def _json(payload):
     return JsonResponse(payload, json_dumps_params={"ensure_ascii": False}, safe=False)
 
 
-def _links(kind, data):
-    if kind == EntryKind.SESSION:
-        return {
-            "self": reverse("api:session", args=[data["numero_carif"]]),
-            "formation": reverse("api:formation", args=[data["formation"]]),
-            "organisme": reverse("api:organisme", args=[data["organisme"]]),
-        }
-    return {
-        "self": reverse("api:formation", args=[data["numero"]]),
-        "organisme": reverse("api:organisme", args=[data["organisme"]]),
-    }
+def _json_text(text):
+    return HttpResponse(text.encode(), content_type="application/json")
 
 
-def session_status(data, today=None):
+def status_of(today, start, end, permanent, opens, closes):
     """One status per session, from today's date (the public site's wording, P1)."""
-    today = today or timezone.localdate()
-    start = date.fromisoformat(data["date_debut"]) if data.get("date_debut") else None
-    end = date.fromisoformat(data["date_fin"]) if data.get("date_fin") else None
     if end and end < today:
         return "terminee"
-    if data.get("entree_sortie_permanente"):
+    if permanent:
         return "entree_permanente"
     if start and start <= today:
         return "en_cours"
-    opens = date.fromisoformat(data["debut_inscription"]) if data.get("debut_inscription") else None
-    closes = date.fromisoformat(data["fin_inscription"]) if data.get("fin_inscription") else None
     if closes and closes < today:
         return "inscriptions_closes"
     if opens and opens > today:
@@ -304,13 +333,70 @@ def session_status(data, today=None):
     return "a_venir"
 
 
-def _entry_out(entry):
-    data = dict(entry.data)
-    if entry.kind == EntryKind.SESSION:
-        data["statut"] = session_status(data)
-    data["modifie_le"] = entry.modified_at.isoformat()
-    data["liens"] = _links(entry.kind, data)
-    return data
+def session_status(data, today=None):
+    """``status_of`` from a session document."""
+
+    def day(name):
+        return date.fromisoformat(data[name]) if data.get(name) else None
+
+    return status_of(
+        today or timezone.localdate(),
+        day("date_debut"),
+        day("date_fin"),
+        bool(data.get("entree_sortie_permanente")),
+        day("debut_inscription"),
+        day("fin_inscription"),
+    )
+
+
+class EntryWriter:
+    """Writes entries as JSON text: the stored document, completed with the status of the
+    day (sessions), ``modifie_le`` and ``liens``, exactly the keys of ``schemas.Session`` /
+    ``schemas.Formation`` and the text ``JsonResponse`` would write for the decoded document
+    plus these keys. The URL patterns are resolved once, not three times per entry."""
+
+    MARKER = "0REF0"
+
+    def __init__(self):
+        self.today = timezone.localdate()
+        self.urls = {
+            name: reverse(f"api:{name}", args=[self.MARKER]).split(self.MARKER)
+            for name in ("session", "formation", "organisme")
+        }
+
+    def url(self, name, reference):
+        before, after = self.urls[name]
+        return before + reference + after
+
+    def text(self, row):
+        if row.kind == EntryKind.SESSION:
+            status = status_of(
+                self.today,
+                row.date_debut,
+                row.date_fin,
+                row.entree_permanente,
+                row.debut_inscription,
+                row.fin_inscription,
+            )
+            links = {
+                "self": self.url("session", row.reference),
+                "formation": self.url("formation", row.formation_reference),
+                "organisme": self.url("organisme", row.structure_reference),
+            }
+            tail = f'"statut": "{status}", '
+        else:
+            links = {
+                "self": self.url("formation", row.reference),
+                "organisme": self.url("organisme", row.structure_reference),
+            }
+            tail = ""
+        tail += f'"modifie_le": "{row.modified_at.isoformat()}", "liens": {_dumps(links)}}}'
+        document = row.document
+        return document[:-1] + ", " + tail if len(document) > 2 else "{" + tail
+
+
+def _page_text(until, following, texts):
+    return f'{{"horodatage": "{until.isoformat()}", "suivant": {_dumps(following)}, "resultats": [{", ".join(texts)}]}}'
 
 
 def _list_entries(request, kind, filters):
@@ -323,12 +409,20 @@ def _list_entries(request, kind, filters):
             matching = OfferEntry.objects.filter(session_q, kind=EntryKind.SESSION, deleted_at__isnull=True)
             live = live.filter(reference__in=matching.values("formation_reference"))
     rows, following, until = _page(request, live, filters, order_by_modified=filters.modified_since is not None)
-    payload = {"horodatage": until.isoformat(), "suivant": following, "resultats": [_entry_out(e) for e in rows]}
-    return _etag(request, _json(payload), [e.digest + e.modified_at.isoformat() for e in rows] + [following or ""])
+    tag = _etag_of([e.digest + e.modified_at.isoformat() for e in rows] + [following or ""])
+    not_modified = _not_modified(request, tag)
+    if not_modified:
+        return not_modified
+    writer = EntryWriter()
+    response = _json_text(_page_text(until, following, [writer.text(row) for row in rows]))
+    response["ETag"] = tag
+    return response
 
 
 def _one_entry(request, kind, reference):
-    entry = OfferEntry.objects.filter(kind=kind, reference=reference[:10]).first()
+    entry = (
+        OfferEntry.objects.filter(kind=kind, reference=reference[:10]).values_list(*ENTRY_COLUMNS, named=True).first()
+    )
     noun = "Session" if kind == EntryKind.SESSION else "Formation"
     if entry is None:
         raise ApiProblem(
@@ -340,7 +434,10 @@ def _one_entry(request, kind, reference):
             f"{noun} retirée",
             f"Cette {noun.lower()} a été retirée de l'offre le {timezone.localtime(entry.deleted_at):%d/%m/%Y à %H:%M}.",
         )
-    return _etag(request, _json(_entry_out(entry)), [entry.digest, entry.modified_at.isoformat()])
+    tag = _etag_of([entry.digest, entry.modified_at.isoformat()])
+    response = _not_modified(request, tag) or _json_text(EntryWriter().text(entry))
+    response["ETag"] = tag
+    return response
 
 
 # --- resources -----------------------------------------------------------------------------
@@ -441,7 +538,8 @@ class ListFilters(Schema):
 
 
 def _simple_page(request, queryset, filters, key, serialize):
-    """Pages of a small referential ordered by a unique ``key`` (a reference or a code)."""
+    """Pages of a small referential ordered by a unique ``key`` (a reference or a code);
+    ``serialize`` turns the page's rows into documents at once (a fixed number of queries)."""
     if filters.cursor:
         try:
             after = base64.urlsafe_b64decode(filters.cursor + "=" * (-len(filters.cursor) % 4)).decode()
@@ -457,7 +555,7 @@ def _simple_page(request, queryset, filters, key, serialize):
         params = request.GET.copy()
         params["cursor"] = base64.urlsafe_b64encode(getattr(rows[-1], key).encode()).decode().rstrip("=")
         following = request.build_absolute_uri(request.path + "?" + params.urlencode())
-    results = [serialize(row) for row in rows]
+    results = serialize(rows)
     payload = {"horodatage": timezone.now().isoformat(), "suivant": following, "resultats": results}
     return _etag(request, _json(payload), [json.dumps(results, sort_keys=True, default=str), following or ""])
 
@@ -492,8 +590,8 @@ def _with_published_refs(structures):
 )
 @GZIP
 def list_organismes(request, filters: Query[ListFilters]):
-    def serialize(structure):
-        return _organisme_out(_with_published_refs([structure])[0])
+    def serialize(structures):
+        return [_organisme_out(structure) for structure in _with_published_refs(structures)]
 
     return _simple_page(request, _publishing_structures(), filters, "reference", serialize)
 
@@ -527,7 +625,10 @@ def _used_certifications():
 )
 @GZIP
 def list_certifications(request, filters: Query[ListFilters]):
-    return _simple_page(request, _used_certifications(), filters, "code_certifinfo", _certification)
+    def serialize(certifications):
+        return [_certification(cert) for cert in certifications]
+
+    return _simple_page(request, _used_certifications(), filters, "code_certifinfo", serialize)
 
 
 @api.get(

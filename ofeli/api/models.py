@@ -1,16 +1,22 @@
 """Partner API state (J1-J3).
 
 - ``OfferEntry``: the API's read model of the published offer, one row per formation and per
-  session that has ever been published. ``data`` is the JSON document the API serves, built
-  from the same published-offer query as the LHEO flows (offer.py, J4); ``modified_at``
-  changes only when that document changes (its ``digest``), ``deleted_at`` is set when the
-  object leaves the offer (withdrawn, archived, structure no longer diffused) and cleared if
-  it comes back. Filter columns repeat what the public search filters on.
+  session that has ever been published. ``document`` is the JSON text the API serves, built
+  from the same published-offer query as the LHEO flows (offer.py, J4) and encoded once,
+  when the entry changes: a page copies these texts into its answer without decoding them
+  (api.py). ``modified_at`` changes only when that document changes (its ``digest``),
+  ``deleted_at`` is set when the object leaves the offer (withdrawn, archived, structure no
+  longer diffused) and cleared if it comes back. Filter columns repeat what the public
+  search filters on; the inscription dates and ``entree_permanente`` give the status of the
+  day without reading the document.
 - ``ApiAccess``: what a partner (the LHEO flows' ``exports.Partner``) may read and how fast.
 - ``ApiUsage``: calls per partner per day, for the superviseur.
 """
 
+import json
+
 from django.db import models
+from django.db.models import Q
 
 
 class EntryKind(models.TextChoices):
@@ -23,7 +29,7 @@ class OfferEntry(models.Model):
     reference = models.CharField(max_length=10)
     formation_reference = models.CharField(max_length=10)
     structure_reference = models.CharField(max_length=10)
-    data = models.JSONField()
+    document = models.TextField()  # the JSON text served (without statut, modifie_le, liens)
     digest = models.CharField(max_length=64)
     modified_at = models.DateTimeField(db_index=True)
     deleted_at = models.DateTimeField(null=True, blank=True, db_index=True)
@@ -40,16 +46,27 @@ class OfferEntry(models.Model):
     code_rs = models.CharField(max_length=12, blank=True)
     niveau_sortie = models.CharField(max_length=3, blank=True)
     modalite = models.CharField(max_length=1, blank=True)
+    # what the status of the day is computed from (sessions), besides date_debut / date_fin
+    debut_inscription = models.DateField(null=True, blank=True)
+    fin_inscription = models.DateField(null=True, blank=True)
+    entree_permanente = models.BooleanField(default=False)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["kind", "reference"], name="api_offerentry_unique_reference")]
         indexes = [
-            models.Index(fields=["kind", "deleted_at", "reference"], name="api_entry_live_ref"),
             models.Index(fields=["kind", "modified_at", "id"], name="api_entry_modified"),
+            models.Index(fields=["formation_reference"], name="api_entry_formation"),  # sync
+            # the pages without modified_since walk the live entries of a kind in id order
+            models.Index(fields=["kind", "id"], condition=Q(deleted_at__isnull=True), name="api_entry_live_id"),
         ]
 
     def __str__(self):
         return f"{self.kind} {self.reference}"
+
+    @property
+    def data(self):
+        """The document, decoded (for Python callers; the API serves ``document`` as is)."""
+        return json.loads(self.document)
 
 
 class ApiResource(models.TextChoices):
@@ -85,6 +102,9 @@ class ApiUsage(models.Model):
     day = models.DateField()
     calls = models.PositiveIntegerField(default=0)
     refused = models.PositiveIntegerField(default=0)
+    # the rate limit's current one-minute window (epoch minutes) and its calls (access.py)
+    minute = models.PositiveBigIntegerField(default=0)
+    minute_calls = models.PositiveIntegerField(default=0)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["partner", "day"], name="api_usage_unique_partner_day")]

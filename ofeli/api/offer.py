@@ -12,7 +12,7 @@ import hashlib
 import json
 from datetime import date
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Prefetch, Q
 from django.utils import timezone
 
@@ -235,6 +235,12 @@ def digest_of(data):
     return hashlib.sha256(json.dumps(data, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
+def document_text(data):
+    """The JSON text an entry serves, encoded once here: as ``JsonResponse`` would write it
+    (``ensure_ascii=False``, default separators), so a page can copy it as is."""
+    return json.dumps(data, ensure_ascii=False)
+
+
 def _join(values):
     values = sorted({v for v in values if v})
     return f"|{'|'.join(values)}|" if values else ""
@@ -256,6 +262,9 @@ def _session_fields(doc, search_text):
         "code_rs": cert.get("code_rs", ""),
         "niveau_sortie": doc["niveau_sortie"] or "",
         "modalite": doc["modalite_enseignement"] or "",
+        "debut_inscription": date.fromisoformat(doc["debut_inscription"]) if doc["debut_inscription"] else None,
+        "fin_inscription": date.fromisoformat(doc["fin_inscription"]) if doc["fin_inscription"] else None,
+        "entree_permanente": bool(doc["entree_sortie_permanente"]),
     }
 
 
@@ -318,6 +327,11 @@ def sync(formation_ids=None, *, now=None):
         c, d = _sync_chunk(part, now)
         changed += c
         deleted += d
+    if formation_ids is None and changed and connection.vendor == "postgresql":
+        # after a whole rebuild, fresh statistics: with stale ones (an empty table just
+        # filled) the planner sorted every live entry for each page instead of walking an index
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {OfferEntry._meta.db_table}")
     return changed, deleted
 
 
@@ -327,10 +341,12 @@ def _sync_chunk(formation_ids, now):
         built = _build(formation_ids)
         existing = {
             (e.kind, e.reference): e
-            for e in OfferEntry.objects.select_for_update().filter(
+            for e in OfferEntry.objects.select_for_update()
+            .filter(
                 Q(formation_reference__in=refs)
                 | Q(kind=EntryKind.SESSION, reference__in=[r for k, r in built if k == EntryKind.SESSION])
             )
+            .defer("document", "search_text")  # compared by digest, rewritten whole when changed
         }
         to_create, to_update = [], []
         for key, (formation_ref, structure_ref, data, fields) in built.items():
@@ -343,7 +359,7 @@ def _sync_chunk(formation_ids, now):
                         reference=key[1],
                         formation_reference=formation_ref,
                         structure_reference=structure_ref,
-                        data=data,
+                        document=document_text(data),
                         digest=digest,
                         modified_at=now,
                         **fields,
@@ -353,7 +369,8 @@ def _sync_chunk(formation_ids, now):
             if entry.digest == digest and entry.deleted_at is None:
                 continue
             entry.formation_reference, entry.structure_reference = formation_ref, structure_ref
-            entry.data, entry.digest, entry.modified_at, entry.deleted_at = data, digest, now, None
+            entry.document, entry.digest = document_text(data), digest
+            entry.modified_at, entry.deleted_at = now, None
             for name, value in fields.items():
                 setattr(entry, name, value)
             to_update.append(entry)
@@ -364,7 +381,7 @@ def _sync_chunk(formation_ids, now):
         update_fields = [
             "formation_reference",
             "structure_reference",
-            "data",
+            "document",
             "digest",
             "modified_at",
             "deleted_at",
@@ -389,4 +406,7 @@ def _session_fields_names():
         "code_rs",
         "niveau_sortie",
         "modalite",
+        "debut_inscription",
+        "fin_inscription",
+        "entree_permanente",
     ]

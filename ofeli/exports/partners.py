@@ -13,14 +13,15 @@ def bearer_token(request):
     return value.strip() if scheme.lower() in ("bearer", "token") else ""
 
 
-def partner_for_token(token):
+def partner_for_token(token, *, related=()):
     """The active partner whose token this is, else None. The token is ``<prefix>.<secret>``;
     the secret is compared in constant time with the stored hash (also when no partner has
-    that prefix, so timing does not tell prefixes apart)."""
+    that prefix, so timing does not tell prefixes apart). ``related``: one-to-one relations
+    read in the same query (``select_related``)."""
     prefix, _, secret = (token or "").partition(".")
     if not prefix or not secret or len(token) > MAX_TOKEN_LENGTH:
         return None
-    partner = Partner.objects.filter(token_prefix=prefix, is_active=True).first()
+    partner = Partner.objects.select_related(*related).filter(token_prefix=prefix, is_active=True).first()
     expected = partner.token_hash if partner else hash_token("not a token")
     if hmac.compare_digest(hash_token(secret), expected) and partner is not None:
         return partner
