@@ -10,6 +10,7 @@ signed token is what authorises it; a GET only shows the button (link checkers o
 services open links and must not unsubscribe anyone)."""
 
 from functools import wraps
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages as flash
@@ -102,7 +103,10 @@ def create(request):
         "criteria": criteria_module.describe(parsed.criteria),
         "criteria_errors": parsed.errors,
         "hidden": _hidden(parsed.criteria),
-        "search_qs": criteria_module.query_string(parsed.criteria),
+        # refused criteria: back to the search as typed, where the error shows on its field
+        "search_qs": criteria_module.query_string(parsed.criteria)
+        if not parsed.errors
+        else urlencode([(k, v) for k, values in params.lists() if k in criteria_module.FIELDS for v in values if v]),
         "confirm_days": settings.ALERT_CONFIRM_DAYS,
         "page_title": "Créer une alerte",
     }

@@ -203,6 +203,7 @@ def test_p5_refused_criteria_and_empty_search(client):
     wrong = client.post("/alertes/creer/", {"code": "RNCP-36395", "email": "lea@example.fr"})
     assert wrong.status_code == 400
     assert "Saisissez un code RNCP ou RS" in wrong.content.decode()
+    assert 'href="/?code=RNCP-36395"' in wrong.content.decode()  # back to the search as typed
     unknown = client.get("/alertes/creer/?lieu=Nullepart").content.decode()
     assert "Commune inconnue" in unknown
     nothing = client.get("/alertes/creer/").content.decode()
