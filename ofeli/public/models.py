@@ -177,13 +177,14 @@ class IndexState(models.Model):
 
 class SearchSnapshot(models.Model):
     """The page without criteria, pre-aggregated (S3, snapshot.py): for one day and one
-    generation of the index, the number of sessions per facet key (``tallies``: [[key, n],
-    …]) and the formations in the order of the page (``SnapshotFormation``). Computed by the
+    generation of the index, the number of sessions and of each facet option (``tallies``:
+    {"total": n, group: {option: n}}) and the formations in the order of the page
+    (``SnapshotFormation``). Computed by the
     first search without criteria of the day after a change, read by the next ones."""
 
     day = models.DateField()
     generation = models.PositiveBigIntegerField()
-    tallies = models.JSONField(default=list)
+    tallies = models.JSONField(default=dict)
     formations = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -426,9 +426,11 @@ def _search(data, today):
     wanted = {name: set(values) for name, values in selected.items()}
     results.total = 0
     if day_snapshot is not None:
-        rows = ({"facets": key, "n": n} for key, n in day_snapshot.tallies)
-    else:
-        rows = qs.values("facets").annotate(n=Count("pk")).order_by()
+        results.total = day_snapshot.tallies.get("total", 0)
+        for name, counted in day_snapshot.tallies.items():
+            if name in tallies:
+                tallies[name].update(counted)
+    rows = qs.values("facets").annotate(n=Count("pk")).order_by() if day_snapshot is None else ()
     for row in rows:
         values = facet_values(row["facets"])
         failing = [name for name, chosen in wanted.items() if chosen and not chosen & values[name]]

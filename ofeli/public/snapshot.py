@@ -5,9 +5,9 @@ on a national instance, whose facet counts and order of formations would be an a
 over the whole index on every visit. They depend only on the index and on the day (the
 sessions finished and the registration status move with it), so they are computed once:
 
-- ``SearchSnapshot``: for (day, generation of the index), the number of sessions per facet
-  key (search.py sums the counts from it exactly as from its own ``GROUP BY facets``) and
-  the number of formations;
+- ``SearchSnapshot``: for (day, generation of the index), the number of sessions and the
+  count of every facet option (summed from the same ``GROUP BY facets`` as search.py's, a
+  national index has thousands of keys) and the number of formations;
 - ``SnapshotFormation``: the formations in the page's order (best registration status of
   their sessions, then their first start, then id: the same order as ``_formation_page``)
   with their number of sessions, so that page n is an index range.
@@ -63,7 +63,7 @@ def compute(today):
     try:
         with transaction.atomic():
             SearchSnapshot.objects.exclude(day=today, generation=generation).delete()
-            tallies = [[row["facets"], row["n"]] for row in qs.values("facets").annotate(n=Count("pk")).order_by()]
+            tallies = counts(qs.values("facets").annotate(n=Count("pk")).order_by().values_list("facets", "n"))
             snapshot = SearchSnapshot.objects.create(day=today, generation=generation, tallies=tallies)
             grouped = (
                 qs.values("formation_id")
@@ -82,8 +82,23 @@ def compute(today):
                 snapshot.formations = cursor.rowcount
             snapshot.save(update_fields=["formations"])
     except IntegrityError:  # computed at the same time by another request: read it
-        return read(today) or SearchSnapshot(day=today, generation=generation, tallies=[], formations=0)
+        return read(today) or SearchSnapshot(day=today, generation=generation, tallies={"total": 0}, formations=0)
     return snapshot
+
+
+def counts(rows):
+    """{"total": sessions, group: {option: sessions}} from (facet key, sessions) rows: with no
+    option chosen every session counts in the total and for each of its options."""
+    from .search import facet_values
+
+    tallies = {"total": 0}
+    for key, n in rows:
+        tallies["total"] += n
+        for name, values in facet_values(key).items():
+            group = tallies.setdefault(name, {})
+            for value in values:
+                group[value] = group.get(value, 0) + n
+    return tallies
 
 
 def page(snapshot, start, size):

@@ -50,7 +50,7 @@ class Migration(migrations.Migration):
                 ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
                 ("day", models.DateField()),
                 ("generation", models.PositiveBigIntegerField()),
-                ("tallies", models.JSONField(default=list)),
+                ("tallies", models.JSONField(default=dict)),
                 ("formations", models.PositiveIntegerField(default=0)),
                 ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
