@@ -456,7 +456,7 @@ def _formation_checks(result, element, data):
             result.issues.append(
                 Issue(
                     DOWNGRADE,
-                    f"{label} : LHEO l'exige, les partenaires recevront « {shown} ».",
+                    f"{label} : LHEO l'exige, les partenaires recevront « {shown} »",
                     None,
                     anchor,
                     tag,
@@ -512,7 +512,7 @@ def _session_checks(result, session, element, sv, writer):
             issues.append(
                 Issue(
                     DOWNGRADE,
-                    f"{label} : LHEO l'exige, les partenaires recevront « {default} ».",
+                    f"{label} : LHEO l'exige, les partenaires recevront « {default} »",
                     ref,
                     anchor,
                     tag,
