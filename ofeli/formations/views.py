@@ -478,19 +478,26 @@ CONTACT_RESULTS_MAX = 30
 def contact_search(editor, query):
     """F7 « Personne » of a session contact (issue 10): the contacts the user may choose
     (``SessionEditor.contact_choices``: those of the user's structures) not yet in the
-    session, matching every word of ``query`` on name, first name, e-mail or reference;
-    all of them (up to CONTACT_RESULTS_MAX) for an empty query, as the magnifier shows."""
+    session, matching every word of ``query`` on name, first name, e-mail or reference,
+    accents and case ignored (« aurelie » finds « Aurélie »); all of them (up to
+    CONTACT_RESULTS_MAX) for an empty query, as the magnifier shows. An address book is a
+    few dozen rows (the user's structures only): the words are matched in Python, which
+    ignores accents the same way on SQLite and PostgreSQL; one query whatever the size."""
     qs = (
         editor.contact_choices()
         .exclude(pk__in=editor.sv.contacts.values("contact_id"))
         .select_related("structure__live_version")
         .order_by("nom", "prenom", "pk")
     )
-    for word in query.split()[:5]:
-        qs = qs.filter(
-            Q(nom__icontains=word) | Q(prenom__icontains=word) | Q(email__icontains=word) | Q(reference__iexact=word)
+    words = normalize_search(query).split()[:5]
+    rows = [
+        contact
+        for contact in qs
+        if all(
+            word in normalize_search(f"{contact.nom} {contact.prenom} {contact.email} {contact.reference}")
+            for word in words
         )
-    rows = list(qs[: CONTACT_RESULTS_MAX + 1])
+    ]
     return {"contact_results": rows[:CONTACT_RESULTS_MAX], "contact_more": len(rows) > CONTACT_RESULTS_MAX}
 
 

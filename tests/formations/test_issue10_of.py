@@ -6,7 +6,9 @@ prefilled login after activation (A4). The browser side is test_browser_issue10_
 import html
 
 import pytest
+from django.db import connection
 from django.test import RequestFactory
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from ofeli.formations.forms import RecruitmentSlotForm
@@ -103,6 +105,24 @@ def test_f7_contact_type_ahead_lists_only_contacts_of_the_users_structures(of_cl
     everything = text(of_client.get(endpoint, {"contact_q": ""}))
     assert "MARC" in everything and "THEVENIN" in everything and "Louise" not in everything
     assert "Aucun contact trouvé" in text(of_client.get(endpoint, {"contact_q": "zzzz"}))
+    # accents and case ignored, every word must match, the reference finds it too
+    ContactFactory(structure=change.formation.structure, nom="DOUGNAC", prenom="Aurélie")
+    assert "DOUGNAC" in text(of_client.get(endpoint, {"contact_q": "aurelie dougnac"}))
+    assert "DOUGNAC" not in text(of_client.get(endpoint, {"contact_q": "aurelie marc"}))
+    assert "THEVENIN" in text(of_client.get(endpoint, {"contact_q": own.reference.lower()}))
+
+
+def test_f7_contact_type_ahead_runs_a_fixed_number_of_queries(of_client, change, sv):
+    endpoint = reverse("formations:contact_results", args=[change.formation.reference, sv.session.reference])
+    of_client.get(endpoint, {"contact_q": ""})
+    with CaptureQueriesContext(connection) as few:
+        of_client.get(endpoint, {"contact_q": ""})
+    for i in range(25):
+        ContactFactory(structure=change.formation.structure, nom=f"NOM{i:02d}")
+    with CaptureQueriesContext(connection) as many:
+        page = text(of_client.get(endpoint, {"contact_q": ""}))
+    assert "NOM24" in page
+    assert len(many) == len(few)
 
 
 def test_f7_contact_search_without_javascript_then_choice(of_client, url, change, sv):
