@@ -58,6 +58,10 @@ class OfferEntry(models.Model):
             models.Index(fields=["formation_reference"], name="api_entry_formation"),  # sync
             # the pages without modified_since walk the live entries of a kind in id order
             models.Index(fields=["kind", "id"], condition=Q(deleted_at__isnull=True), name="api_entry_live_id"),
+            models.Index(
+                fields=["kind", "date_debut"], condition=Q(deleted_at__isnull=True), name="api_entry_live_start"
+            ),
+            # + on PostgreSQL a trigram GIN index on the words and the code lists (migration 0004)
         ]
 
     def __str__(self):
