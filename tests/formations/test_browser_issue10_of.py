@@ -163,3 +163,30 @@ def test_a4_after_activation_the_login_form_is_prefilled_with_the_email(page):
     page.get_by_role("button", name="Se connecter").click()
     page.get_by_role("heading", name=re.compile("Tableau de bord|Espace structure|Choisir")).first.wait_for()
     errors.check()
+
+
+@pytest.mark.parametrize("width", [1280, 900, 375])
+def test_f7_u1_personne_search_is_usable_at_every_width(page, session_page, width):
+    change, sv, url = session_page
+    laure = ContactFactory(structure=change.formation.structure, nom="THEVENIN", prenom="Laure")
+    errors = watch(page, width=width)
+    login(page, change.created_by.email)
+    page.goto(url)
+    page.get_by_text("Ajouter un contact", exact=True).click()
+    search = page.get_by_label("Personne")
+    search.scroll_into_view_if_needed()
+    assert in_viewport(search)
+    button = page.locator("[data-contact-search]").get_by_role("button", name="Rechercher")
+    assert in_viewport(button)
+    box = button.bounding_box()
+    assert box["x"] + box["width"] <= width  # the magnifier is not pushed out of the window
+    button.click()
+    label = page.locator(f'label[for="ct-contact-{laure.pk}"]')
+    label.wait_for()
+    page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')")
+    label.scroll_into_view_if_needed()
+    assert in_viewport(label)
+    label.click()
+    expect(page.get_by_label(f"{laure.reference} Laure THEVENIN")).to_be_checked()
+    page.screenshot(path=f"/tmp/ofsmall/contact-{width}.png")
+    errors.check()
