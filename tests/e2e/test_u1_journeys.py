@@ -94,11 +94,13 @@ def axe_clean(page, axe_source, found):
 
 
 @pytest.mark.parametrize("width", WIDTHS)
-def test_u1_of_journey_account_structure_formation_session_submit(page, width):
+def test_u1_of_journey_account_structure_formation_session_submit(page, width, axe_source):
     """U1: « Créer mon compte » → activation link of the mail → « Ma structure » (Demande de
     modification, Soumettre pour validation) → « Formations » « Ajouter » → a session →
-    « Soumettre pour validation », each refusal shown in the window."""
+    « Soumettre pour validation », each refusal shown in the window; axe-core on each page
+    (with its error shown): no serious or critical violation."""
     errors = watch(page, width)
+    found = {}
     StructureTypeFactory()
     StructureStateFactory()
     DispositifFactory()
@@ -118,6 +120,7 @@ def test_u1_of_journey_account_structure_formation_session_submit(page, width):
     with page.expect_navigation():
         click(page.get_by_role("button", name="Créer votre compte"))
     assert_error_in_view(page.locator("#form-errors"))
+    axe_clean(page, axe_source, found)
     expect(page.locator("#form-errors")).to_contain_text("SIRET")
     page.get_by_label("SIRET de l'établissement de formation").fill("21860076500018")
     with page.expect_navigation():
@@ -145,6 +148,7 @@ def test_u1_of_journey_account_structure_formation_session_submit(page, width):
     with page.expect_navigation():
         click(page.get_by_role("button", name="Sauvegarder"))
     assert_error_in_view(page.locator("#form-errors"))
+    axe_clean(page, axe_source, found)
     page.get_by_label(re.compile(r"^\s*Mot de passe")).fill(PASSWORD)
     page.get_by_label("Confirmation du mot de passe").fill(PASSWORD)
     with page.expect_navigation():
@@ -155,6 +159,7 @@ def test_u1_of_journey_account_structure_formation_session_submit(page, width):
     with page.expect_navigation():
         click(page.get_by_role("button", name="Se connecter"))
     expect(page.get_by_role("heading", name="Tableau de bord")).to_be_visible()
+    axe_clean(page, axe_source, found)
     errors.check()
 
     # 4. « Ma structure » → « Demande de modification »: an e-mail without @ is
@@ -172,6 +177,7 @@ def test_u1_of_journey_account_structure_formation_session_submit(page, width):
     with page.expect_navigation():
         click(page.get_by_role("button", name="Sauvegarder le brouillon"))
     assert_error_in_view(page.locator("#form-errors"))
+    axe_clean(page, axe_source, found)
     expect(page.locator("#form-errors")).to_contain_text("E-mail principal")
     page.get_by_label("E-mail principal").fill("contact@of-presentation.fr")
     with page.expect_navigation():
@@ -190,6 +196,7 @@ def test_u1_of_journey_account_structure_formation_session_submit(page, width):
     with page.expect_navigation():
         click(page.get_by_role("button", name="Créer", exact=True))
     assert_error_in_view(page.locator("#form-errors"))
+    axe_clean(page, axe_source, found)
     page.get_by_label("Intitulé de la formation").fill("Accueil et relation client en agence")
     with page.expect_navigation():
         click(page.get_by_role("button", name="Créer", exact=True))
@@ -202,6 +209,7 @@ def test_u1_of_journey_account_structure_formation_session_submit(page, width):
     with page.expect_navigation():
         click(page.get_by_role("button", name="Soumettre pour validation"))
     assert_error_in_view(page.locator("#problems"))
+    axe_clean(page, axe_source, found)
 
     # 7. « Ajouter » a session: dates, a new place, a financement, a recruitment modality, durations.
     with page.expect_navigation():
@@ -228,6 +236,7 @@ def test_u1_of_journey_account_structure_formation_session_submit(page, width):
     with page.expect_navigation():
         click(page.locator("#add-slot").get_by_role("button", name="Valider"))
     assert_error_in_view(page.locator("#error-summary"))
+    axe_clean(page, axe_source, found)
     assert page.locator("#add-slot").evaluate("el => el.open"), "the refused panel is not re-opened"
     page.get_by_label("Modalité de recrutement").select_option(value="7")  # « inscription sur candidature »
     with page.expect_navigation():
@@ -250,6 +259,7 @@ def test_u1_of_journey_account_structure_formation_session_submit(page, width):
         expect(page.locator("#header-menu-button")).to_be_visible()
     logout(page)
     expect(page.get_by_role("button", name="Se connecter")).to_be_visible()
+    assert found == {}, found
     errors.check()
 
 

@@ -161,7 +161,31 @@
       reveal(target);
     });
   }
-  function init(root) { setupCounters(root); setupDurations(root); }
+  // U1: a DSFR table wider than its column scrolls sideways (narrow window); with nothing
+  // focusable inside, the keyboard could not scroll it: it takes the focus itself, only while
+  // it scrolls (axe « scrollable-region-focusable »). Checked again on resize, htmx swaps
+  // and when a folded panel (<details>) opens.
+  function setupScrollableTables() {
+    document.querySelectorAll(".fr-table > table").forEach(function (table) {
+      var scrolls = table.scrollWidth > table.clientWidth + 1;
+      if (scrolls && !table.hasAttribute("tabindex")) {
+        table.setAttribute("tabindex", "0");
+        table.setAttribute("data-scroll-focus", "");
+      } else if (!scrolls && table.hasAttribute("data-scroll-focus")) {
+        table.removeAttribute("tabindex");
+        table.removeAttribute("data-scroll-focus");
+      }
+    });
+  }
+  var tablesPending = false;
+  function checkTablesSoon() {
+    if (tablesPending) return;
+    tablesPending = true;
+    window.requestAnimationFrame(function () { tablesPending = false; setupScrollableTables(); });
+  }
+  window.addEventListener("resize", checkTablesSoon);
+  document.addEventListener("toggle", checkTablesSoon, true);
+  function init(root) { setupCounters(root); setupDurations(root); setupScrollableTables(); }
   // Behaviours declared in the markup, so that templates need no inline handler (the
   // Content-Security-Policy forbids them, S1); delegated, so they work on htmx swaps too.
   //   data-confirm="Question ?"      asks before the button or link acts
