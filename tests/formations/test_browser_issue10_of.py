@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 from ofeli.formations.models import RecruitmentSlot
 from tests.e2e.helpers import in_viewport, login, watch
 from tests.factories import ContactFactory, StructureFactory, draft_formation
+from tests.public.conftest import axe_violations
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -42,7 +43,7 @@ def test_f13_recruitment_modalities_read_like_the_guide(page, session_page):
     errors.check()
 
 
-def test_f7_personne_is_searched_with_a_type_ahead_and_chosen_by_its_radio(page, session_page):
+def test_f7_personne_is_searched_with_a_type_ahead_and_chosen_by_its_radio(page, session_page, axe_source):
     change, sv, url = session_page
     structure = change.formation.structure
     laure = ContactFactory(structure=structure, nom="THEVENIN", prenom="Laure")
@@ -72,7 +73,7 @@ def test_f7_personne_is_searched_with_a_type_ahead_and_chosen_by_its_radio(page,
     assert in_viewport(label)
     # the DSFR radio is drawn by the label's ::before: the label has room and visible text
     assert label.bounding_box()["width"] >= 40 and laure.reference in label.inner_text()
-    page.screenshot(path="/tmp/ofsmall/contact-results.png")
+    assert [v for v in axe_violations(page, axe_source) if "contact" in " ".join(v["nodes"])] == []
     search.press("ArrowDown")
     page.keyboard.press("Space")
     expect(choice).to_be_checked()
@@ -105,7 +106,7 @@ def test_f11_total_duration_unit_follows_the_number_typed(page, session_page):
     errors.check()
 
 
-def test_a2_account_request_keeps_the_chosen_file_and_links_the_consent(page, tmp_path):
+def test_a2_account_request_keeps_the_chosen_file_and_links_the_consent(page, tmp_path, axe_source):
     from ofeli.users.models import AccountRequest
 
     proof = tmp_path / "declaration.pdf"
@@ -132,6 +133,7 @@ def test_a2_account_request_keeps_the_chosen_file_and_links_the_consent(page, tm
     assert in_viewport(summary)
     kept = page.get_by_text("Fichier conservé : declaration.pdf")
     expect(kept).to_be_visible()
+    assert axe_violations(page, axe_source) == []
     page.get_by_label("SIRET de l'établissement de formation").fill("21860076500018")
     page.get_by_role("button", name="Créer votre compte").click()
     page.wait_for_url(re.compile("confirmation"))
@@ -188,5 +190,4 @@ def test_f7_u1_personne_search_is_usable_at_every_width(page, session_page, widt
     assert in_viewport(label)
     label.click()
     expect(page.get_by_label(f"{laure.reference} Laure THEVENIN")).to_be_checked()
-    page.screenshot(path=f"/tmp/ofsmall/contact-{width}.png")
     errors.check()
