@@ -277,6 +277,22 @@ def readiness(version, *, formation_form=None, session_form=None, session_refere
     if session_form is not None:
         apply_session_form(reader, data, session_reference, session_form)
     result.certification = _certification(version, data, today)
+    if result.certification:
+        cert = result.certification
+        for label, refs in cert["reasons"]:
+            successor = f" France Compétences la remplace par {cert['successor_label']}." if cert["successor"] else ""
+            for ref in refs:
+                result.sessions.setdefault(ref, SessionReadiness(ref))
+                result.sessions[ref].issues.append(
+                    Issue(
+                        PARTNER,
+                        f"Certification {cert['label']} à vérifier : {label.lower()} (veille des certifications) ; "
+                        f"le CPF et France Travail ne la financent plus.{successor}",
+                        ref,
+                        "",
+                        "certification",
+                    )
+                )
 
     # Out of the exported offer whatever its content (the flows' query: published_sessions,
     # ended_sessions_kept, kept.exportable).
@@ -301,7 +317,7 @@ def readiness(version, *, formation_form=None, session_form=None, session_refere
     )
     exported = []
     for sv in data["sessions"]:
-        session = result.sessions[sv["reference"]] = SessionReadiness(sv["reference"])
+        session = result.sessions.setdefault(sv["reference"], SessionReadiness(sv["reference"]))
         if sv["reference"] in archived:
             session.sent = False
             session.issues.append(Issue(BLOCKING, "Session archivée : elle n'est pas transmise.", sv["reference"]))

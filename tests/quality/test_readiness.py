@@ -324,6 +324,11 @@ def test_q1_session_and_formation_pages_show_the_certification_flag_and_the_succ
     result = readiness(formation.live_version)
     assert result.certification["successor_label"] == "RNCP37949"
     assert session.reference in result.certification["sessions"]
+    assert not result.ready(session.reference)
+    assert any(
+        m.startswith("Certification RNCP31677 à vérifier : certification inactive") and "RNCP37949" in m
+        for m in messages(result, session.reference, PARTNER)
+    )
     # the one click opens the change request; the draft's panel then says it is replaced
     assert client.post(f"/ofeli/qualite/formations/{formation.reference}/remplacer-certification/").status_code == 302
     page = client.get(f"/ofeli/formations/{formation.reference}/sessions/{session.reference}/").content.decode()
