@@ -117,6 +117,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--warmup", type=int, default=10)
+    parser.add_argument("--only", help="comma-separated scenario names (default: all)")
     args = parser.parse_args()
 
     client = Client(HTTP_HOST="127.0.0.1")
@@ -134,7 +135,10 @@ def main():
         "| page / SQL | sessions found (typical) | SQL queries per page |"
     )
     print("|---|---|---|---|---|---|---|---|---|---|")
+    wanted = set(args.only.split(",")) if args.only else None
     for name, params in scenarios().items():
+        if wanted is not None and name not in wanted:
+            continue
         for i in range(args.warmup):
             client.get("/", params(i))
         timings, cpu = [], []
