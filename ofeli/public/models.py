@@ -140,6 +140,9 @@ class PublishedSession(models.Model):
         indexes = [
             models.Index(fields=["date_debut", "numero_carif"], name="pubsession_start"),
             models.Index(fields=["date_fin"], name="pubsession_end"),
+            # S3: the remote sessions match every place (P2); with this small partial index the
+            # place filter (box OR remote) is a BitmapOr of indexes instead of a full scan.
+            models.Index(fields=["date_fin"], condition=models.Q(modalite="2"), name="pubsession_remote"),
         ]
 
     def __str__(self):
