@@ -77,6 +77,8 @@ def start_server(db, workers, var):
         "DJANGO_LOG_LEVEL": "WARNING",  # one JSON line per request would cost the clients' CPU too
         "GUNICORN_BIND": f"127.0.0.1:{port}",
         "WEB_CONCURRENCY": str(workers),
+        # S3: the instance's region (a national database needs OFELI_REGION=FR).
+        **({"OFELI_REGION": os.environ["OFELI_REGION"]} if os.environ.get("OFELI_REGION") else {}),
     }
     subprocess.run([PYTHON, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
     log = (var / "gunicorn.log").open("w")
