@@ -245,14 +245,6 @@ def _page(request, queryset, filters, *, order_by_modified):
         last_id, until, last_modified, bound = _decode(filters.cursor)
     else:
         last_id, until, last_modified, bound = 0, timezone.now(), None, None
-    if order_by_modified:
-        bound = None
-    elif bound is None:
-        # the first page fixes the snapshot's last id in the same query (a subquery that
-        # the database evaluates once), so a page stays one query
-        bound = Subquery(OfferEntry.objects.order_by("-id").values("id")[:1])
-    else:
-        bound = Value(bound)
     qs = queryset
     if filters.modified_since:
         qs = qs.filter(modified_at__gt=filters.modified_since)
@@ -261,8 +253,15 @@ def _page(request, queryset, filters, *, order_by_modified):
         if last_modified:
             qs = qs.filter(Q(modified_at__gt=last_modified) | Q(modified_at=last_modified, id__gt=last_id))
         qs = qs.order_by("modified_at", "id")
+    elif bound is None:
+        # the first page reads the snapshot's last id in the same statement (a subquery the
+        # database evaluates once, in the statement's snapshot, so every row it returns is
+        # below it): a page stays one query. Only in the SELECT list: in WHERE, its unknown
+        # value made PostgreSQL's planner walk the whole index for filters matching little.
+        last_entry = Subquery(OfferEntry.objects.order_by("-id").values("id")[:1])
+        qs = qs.filter(id__gt=last_id).annotate(bound=last_entry).order_by("id")
     else:
-        qs = qs.filter(id__gt=last_id, id__lte=bound).annotate(bound=bound).order_by("id")
+        qs = qs.filter(id__gt=last_id, id__lte=bound).annotate(bound=Value(bound)).order_by("id")
     columns = ENTRY_COLUMNS if order_by_modified else (*ENTRY_COLUMNS, "bound")
     rows = list(qs.values_list(*columns, named=True)[: filters.limit + 1])
     more = len(rows) > filters.limit
