@@ -157,6 +157,7 @@ def test_a4_after_activation_the_login_form_is_prefilled_with_the_email(page):
     page.locator("#id_new_password1").fill("Formation!2026")
     page.get_by_label("Confirmation du mot de passe").fill("Formation!2026")
     page.get_by_role("button", name="Sauvegarder").click()
+    page.wait_for_url(re.compile("/connexion/"))
     page.get_by_text("Votre mot de passe est enregistré").wait_for()
     expect(page.get_by_label("Adresse e-mail")).to_have_value("marie.dupont@example.org")
     password = page.get_by_label(re.compile(r"^\s*Mot de passe"))
