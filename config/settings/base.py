@@ -240,6 +240,14 @@ REGION_NAME = REGION.name
 REGION_DEPARTEMENTS = list(REGION.departements)
 CARIF_NAME = os.environ.get("OFELI_CARIF_NAME", "GIP Alfa Centre-Val de Loire" if REGION.code == "24" else "Carif-Oref")
 PUBLIC_SITE_NAME = os.environ.get("OFELI_PUBLIC_SITE_NAME", f"Formation {REGION.name}")
+# The Carif-Oref's contact details (legal notice, personal data) and the rectorat that
+# delivers UAI numbers (structure record help); the demo's are those of Centre-Val de Loire.
+_CVL = REGION.code == "24"
+CARIF_ADDRESS = os.environ.get("OFELI_CARIF_ADDRESS", "10 rue Saint-Étienne, 45000 Orléans" if _CVL else "")
+CARIF_EMAIL = os.environ.get("OFELI_CARIF_EMAIL", "offre@alfacentre.org" if _CVL else "")
+CARIF_PHONE = os.environ.get("OFELI_CARIF_PHONE", "02 38 77 83 35" if _CVL else "")
+RECTORAT_NAME = os.environ.get("OFELI_RECTORAT_NAME", "l'académie d'Orléans-Tours" if _CVL else "")
+RECTORAT_PHONE = os.environ.get("OFELI_RECTORAT_PHONE", "02 38 79 38 79" if _CVL else "")
 
 # National address base (api-adresse protocol), see ofeli/core/ban.py
 BAN_API_URL = os.environ.get("OFELI_BAN_API_URL", "https://api-adresse.data.gouv.fr")

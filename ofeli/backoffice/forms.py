@@ -158,7 +158,7 @@ class StructureIdentityForm(base.ModelForm):
         label="N° déclaration d'activité",
         required=False,
         max_length=20,
-        help_text="11 chiffres : code région (24 pour le Centre-Val de Loire) puis département",
+        help_text="11 chiffres : code de la région de déclaration puis département",
     )
     uai = forms.CharField(
         label="UAI", required=False, max_length=10, help_text="7 caractères et une lettre de contrôle"

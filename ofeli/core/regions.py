@@ -71,6 +71,13 @@ class Region:
         """« en Centre-Val de Loire », « en France »: for sentences of the interface."""
         return f"en {self.name}"
 
+    @property
+    def nda_authority(self):
+        """Who delivers the NDA of this instance's organismes, for sentences of the interface."""
+        if self.national:
+            return "une DREETS (numéro de déclaration d'activité délivré en France)"
+        return f"la DREETS {self.name} (numéro de déclaration d'activité commençant par {self.code})"
+
     def region_of(self, departement):
         """The INSEE region code of a département of this instance (LHEO <region>), else None."""
         return REGION_OF_DEPARTEMENT.get(departement) if departement in self.departements else None

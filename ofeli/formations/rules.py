@@ -7,6 +7,8 @@ refused by the forms at once."""
 
 import datetime
 
+from django.conf import settings
+
 from ofeli.core.problems import Problem
 from ofeli.core.text import is_all_capitals
 from ofeli.referentials import lheo
@@ -91,8 +93,8 @@ def duration_problem(duree_centre, duree_entreprise):
 def distance_problem(modalite, structure):
     if modalite == ModaliteEnseignement.DISTANCE and not structure.nda_in_region:
         return (
-            "Seuls les organismes déclarés auprès de la DREETS Centre-Val de Loire (numéro de déclaration "
-            "commençant par 24) peuvent saisir une formation entièrement à distance."
+            f"Seuls les organismes déclarés auprès de {settings.REGION.nda_authority} "
+            "peuvent saisir une formation entièrement à distance."
         )
     return None
 

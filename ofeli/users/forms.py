@@ -1,4 +1,5 @@
 from django import forms
+from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm, SetPasswordForm
 from django.urls import reverse
 from django.utils import timezone
@@ -44,14 +45,15 @@ class AccountRequestForm(base.ModelForm):
         help_texts = {
             "email": "Elle servira d'identifiant de connexion.",
             "nda_file": "PDF, PNG ou JPG, 5 Mo maximum.",
-            "convention_file": (
-                "Obligatoire si votre numéro de déclaration d'activité ne commence pas par 24 : copie de la "
-                "convention de formation précisant un lieu de formation en présentiel en Centre-Val de Loire."
-            ),
         }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        region = settings.REGION  # S2: read when the form is made (tests switch the region)
+        self.fields["convention_file"].help_text = (
+            f"Obligatoire si votre organisme n'est pas déclaré auprès de {region.nda_authority} : copie de la "
+            f"convention de formation précisant un lieu de formation en présentiel {region.in_name}."
+        )
         self.fields["consent"].label = mark_safe(
             f'J\'accepte la <a href="{reverse("personal_data")}" target="_blank" rel="noopener" '
             'title="Politique de gestion des données personnelles - nouvelle fenêtre">politique de gestion des '
@@ -60,6 +62,7 @@ class AccountRequestForm(base.ModelForm):
         # The DSFR base form has already made the bound fields, whose label is a copy (issue 10:
         # the link never showed).
         self["consent"].label = self.fields["consent"].label
+        self["convention_file"].help_text = self.fields["convention_file"].help_text
 
     def clean_siret(self):
         return validate_siret(self.cleaned_data["siret"])
@@ -98,8 +101,8 @@ class AccountRequestForm(base.ModelForm):
         if nda and not nda_is_in_region(nda) and not cleaned.get("convention_file"):
             self.add_error(
                 "convention_file",
-                "Votre organisme est déclaré hors région Centre-Val de Loire : joignez la convention de formation "
-                "précisant un lieu de formation en présentiel dans la région.",
+                f"Votre organisme est déclaré hors région {settings.REGION.name} : joignez la convention de "
+                "formation précisant un lieu de formation en présentiel dans la région.",
             )
         return cleaned
 

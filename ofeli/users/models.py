@@ -91,7 +91,7 @@ class AccountRequest(models.Model):
         "convention de formation",
         upload_to=nda_upload_path,
         blank=True,
-        help_text="Obligatoire pour un organisme déclaré hors région Centre-Val de Loire.",
+        help_text="Obligatoire pour un organisme déclaré hors de la région de l'instance.",
     )
     consent_at = models.DateTimeField("consentement à la politique de données personnelles")
     status = models.CharField(

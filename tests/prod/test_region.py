@@ -9,6 +9,7 @@ import pytest
 from django.urls import reverse
 
 from ofeli.core.identifiers import nda_is_in_region
+from ofeli.users.forms import AccountRequestForm
 from ofeli.core.regions import REGIONS, departement_of_postcode, get_region
 from ofeli.public.communes import DATA_FILE, load_communes, read_rows
 from ofeli.public.models import Commune
@@ -140,3 +141,55 @@ def test_s2_nda_region_follows_the_instance(settings):
     settings.REGION = get_region("FR")
     assert nda_is_in_region("53350381245") and nda_is_in_region("24450381245")
     assert not nda_is_in_region("99350381245")
+
+
+def _bretagne(settings):
+    region = get_region("53")
+    settings.REGION = region
+    settings.REGION_CODE = region.code
+    settings.REGION_NAME = region.name
+    settings.REGION_DEPARTEMENTS = list(region.departements)
+    settings.PUBLIC_SITE_NAME = "Formation Bretagne"
+    settings.CARIF_NAME = "GREF Bretagne"
+    settings.CARIF_ADDRESS = "91 rue de Saint-Brieuc, 35000 Rennes"
+    settings.CARIF_EMAIL = "offre@gref-bretagne.example"
+    settings.CARIF_PHONE = "02 99 00 00 00"
+    settings.RECTORAT_NAME = settings.RECTORAT_PHONE = ""
+
+
+@pytest.mark.django_db
+def test_s2_no_page_names_centre_val_de_loire_in_another_region(client, settings):
+    """The region's name, its Carif-Oref and their contact details come from the settings on
+    every page that names them (account request, legal notice, personal data, accessibility,
+    footer, « hors région » rules), not from Centre-Val de Loire's."""
+    _bretagne(settings)
+    pages = [
+        reverse("users:account_request"),
+        reverse("legal"),
+        reverse("personal_data"),
+        reverse("accessibility"),
+    ]
+    for url in pages:
+        html = client.get(url).content.decode()
+        assert "Centre-Val de Loire" not in html and "alfacentre" not in html and "Orléans" not in html, url
+        assert "GREF Bretagne" in html or "Bretagne" in html, url
+    legal = client.get(reverse("legal")).content.decode()
+    assert "91 rue de Saint-Brieuc" in legal and "offre@gref-bretagne.example" in legal
+    assert "la DREETS Bretagne" in client.get(reverse("users:account_request")).content.decode()
+    form = AccountRequestForm(data={"nda": "24450381245"})
+    assert not form.is_valid()
+    assert "hors région Bretagne" in form.errors["convention_file"][0]
+
+
+def test_s2_distance_rule_names_the_instance_region(settings):
+    from ofeli.formations.enums import ModaliteEnseignement
+    from ofeli.formations.rules import distance_problem
+
+    class Outside:
+        nda_in_region = False
+
+    _bretagne(settings)
+    message = distance_problem(ModaliteEnseignement.DISTANCE, Outside())
+    assert "DREETS Bretagne" in message and "commençant par 53" in message
+    settings.REGION = get_region("FR")
+    assert "délivré en France" in distance_problem(ModaliteEnseignement.DISTANCE, Outside())

@@ -17,3 +17,11 @@ def lheo_coded(code, table):
     if code in (None, ""):
         return ""
     return f"{code} - {lheo_tables.label(table, code)}"
+
+
+@register.filter
+def nda_in_region(value):
+    """True for an NDA delivered in the instance's region (S2: the region is a setting)."""
+    from ofeli.core.identifiers import nda_is_in_region
+
+    return nda_is_in_region(value or "")
