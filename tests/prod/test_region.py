@@ -9,10 +9,10 @@ import pytest
 from django.urls import reverse
 
 from ofeli.core.identifiers import nda_is_in_region
-from ofeli.users.forms import AccountRequestForm
 from ofeli.core.regions import REGIONS, departement_of_postcode, get_region
 from ofeli.public.communes import DATA_FILE, load_communes, read_rows
 from ofeli.public.models import Commune
+from ofeli.users.forms import AccountRequestForm
 from tests.public.conftest import OfferBuilder
 
 from .server import PYTHON, ROOT, prod_env

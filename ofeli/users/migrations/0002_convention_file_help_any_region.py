@@ -5,15 +5,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('users', '0001_initial'),
+        ("users", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='accountrequest',
-            name='convention_file',
-            field=models.FileField(blank=True, help_text="Obligatoire pour un organisme déclaré hors de la région de l'instance.", upload_to=ofeli.users.models.nda_upload_path, verbose_name='convention de formation'),
+            model_name="accountrequest",
+            name="convention_file",
+            field=models.FileField(
+                blank=True,
+                help_text="Obligatoire pour un organisme déclaré hors de la région de l'instance.",
+                upload_to=ofeli.users.models.nda_upload_path,
+                verbose_name="convention de formation",
+            ),
         ),
     ]
