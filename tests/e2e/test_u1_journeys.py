@@ -4,8 +4,9 @@ guide tells them, at 1280, 900 and 375 px wide.
 Each test fails on any JavaScript error or console error of any page it visits, clicks only
 controls it has seen visible (at 375 px the header's « Menu » button and the left menu's
 « Menu » button open what the DSFR folds), and after refused actions checks that the error
-message is inside the window. axe-core runs on the Carif pages (queue, request, dashboard,
-structures, broadcast): no serious or critical violation."""
+message is inside the window and has the focus. axe-core runs on every page of the OF
+journey and on the Carif pages (dashboard, queue, requests, account requests, structures,
+broadcast): no serious or critical violation."""
 
 import re
 
@@ -70,15 +71,15 @@ def side_menu(page, name):
     if not link.is_visible():
         click(page.locator("#app-sidemenu").get_by_role("button", name="Menu"))
         page.wait_for_function("() => document.querySelector('#sidemenu-wrapper').getBoundingClientRect().height > 0")
-    click(link)
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        click(link)
 
 
 def logout(page):
     """« Se déconnecter » in the header; below 992 px it is in the menu the « Menu » button opens."""
     button = page.locator("header .fr-header__tools").get_by_role("button", name="Se déconnecter")
     if not button.is_visible():
-        click(page.get_by_role("button", name="Menu", exact=True).first)
+        click(page.locator("#header-menu-button"))  # « Menu »
         button = page.locator("#header-menu").get_by_role("button", name="Se déconnecter")
     with page.expect_navigation():
         click(button)
@@ -182,6 +183,7 @@ def test_u1_of_journey_account_structure_formation_session_submit(page, width, a
     page.get_by_label("E-mail principal").fill("contact@of-presentation.fr")
     with page.expect_navigation():
         click(page.get_by_role("button", name="Sauvegarder le brouillon"))
+    expect(page.get_by_text("Brouillon sauvegardé")).to_be_visible()
     with page.expect_navigation():
         click(page.get_by_role("button", name="Soumettre pour validation"))
     user = User.objects.get(email=email)
@@ -283,8 +285,9 @@ def submitted_requests():
 @pytest.mark.parametrize("width", WIDTHS)
 def test_u1_carif_review_queue_accept_refuse_and_axe(page, width, axe_source):
     """U1: « Demandes à valider » → open a request → « Accepter et publier »; the other one
-    « Refuser » without a comment is refused in view, then with one. axe-core on the queue,
-    the request, the dashboard, « Structures » and « Écrire à plusieurs structures »."""
+    « Refuser » without a comment is refused in view, then with one. axe-core on the
+    dashboard, the queue, both requests, « Demandes de compte », « Structures » and
+    « Écrire à plusieurs structures »."""
     errors = watch(page, width)
     formation_change, structure_change = submitted_requests()
     StructureFactory(nom="Autre organisme")
@@ -318,6 +321,7 @@ def test_u1_carif_review_queue_accept_refuse_and_axe(page, width, axe_source):
     with page.expect_navigation():
         click(page.get_by_role("button", name="Refuser"))
     assert_error_in_view(page.locator("#form-errors"))
+    axe_clean(page, axe_source, found)
     structure_change.refresh_from_db()
     assert structure_change.status == ChangeStatus.SUBMITTED
     page.get_by_label("Commentaire").fill("Le site web indiqué ne répond pas.")
@@ -333,8 +337,8 @@ def test_u1_carif_review_queue_accept_refuse_and_axe(page, width, axe_source):
     side_menu(page, "Structures")
     axe_clean(page, axe_source, found)
     side_menu(page, "Messagerie Carif")
-    click(page.get_by_role("link", name="Écrire à plusieurs structures"))
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        click(page.get_by_role("link", name="Écrire à plusieurs structures"))
     axe_clean(page, axe_source, found)
     assert found == {}, found
     errors.check()
