@@ -12,8 +12,9 @@ generates the offer (``generate_offer --structures N --formations 20 --sessions-
 (``export_lheo --no-validate``) into $BENCH_SCRATCH (default: a temporary folder).
 ``import`` creates a fresh ``ofeli_bench_import_dst`` (migrated, referentials loaded), then
 measures, each in a fresh process with ``/usr/bin/time`` (wall time, CPU time, peak RSS):
-``import_lheo FILE --source region`` on the empty database, then the same file again
-(nothing changed). The databases are dropped at the end of ``all`` unless ``--keep``.
+``import_lheo FILE --source region -v 2`` on the empty database, then the same file again
+(nothing changed; a file identical to one already imported is not validated again), then the
+same content with other bytes (validated again), with the load average before and after. The databases are dropped at the end of ``all`` unless ``--keep``.
 """
 
 import argparse
@@ -37,7 +38,7 @@ def env(db):
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings.dev",
         "DATABASE_URL": f"{PG}/{db}",
-        "DEBUG": "False",
+        "DJANGO_DEBUG": "0",  # dev settings: no query log (production runs without DEBUG)
     }
 
 
@@ -104,13 +105,32 @@ def prepare(structures):
     print(f"Fichier {FILE} : {data_size / 1e6:.0f} Mo, {sessions} sessions")
 
 
+def load_average():
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
 def run_import():
     recreate(TARGET_DB)
-    for label in ("import (base vide)", "ré-import (rien de changé)"):
-        result = manage(TARGET_DB, "import_lheo", str(FILE), "--source", "region", timed=True)
+    # The same content with other bytes (one more line feed at the end): a re-import whose file
+    # is not the one already validated, so the schema is checked again.
+    other = FILE.with_name("offre-2.3-autres-octets.xml")
+    other.write_bytes(FILE.read_bytes() + b"\n")
+    runs = (
+        ("import (base vide)", FILE),
+        ("ré-import (même fichier)", FILE),
+        ("ré-import (même contenu, autres octets : validé)", other),
+    )
+    for label, path in runs:
+        before = load_average()
+        result = manage(TARGET_DB, "import_lheo", str(path), "--source", "region", "-v", "2", timed=True)
         wall, cpu, rss = measure(result)
-        summary = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""
-        print(f"{label} : {wall:.1f} s (CPU {cpu:.1f} s), pic mémoire {rss:.0f} Mo — {summary}")
+        lines = result.stdout.strip().splitlines()
+        print(
+            f"{label} : {wall:.1f} s (CPU {cpu:.1f} s), pic mémoire {rss:.0f} Mo, charge {before} -> {load_average()}"
+        )
+        for line in lines[-2:]:
+            print(f"    {line}")
+    other.unlink()
 
 
 def main():

@@ -20,6 +20,14 @@ Then, in one transaction (all or nothing):
 - in a full flow (the default), a session or a formation of that source missing from the
   file is archived; one that comes back is reactivated.
 
+Speed (issue 9): the changed formations are written by chunks of ``CHUNK_FORMATIONS``
+(``Importer.flush``): what a chunk needs (organismes by SIRET, their places and contacts,
+certifications and blocs, the existing sessions of its formations) is read in a few queries
+and remembered for the rest of the import, every row is built in memory and written with one
+``bulk_create`` / ``bulk_update`` per table. Unchanged formations cost no query. A file byte
+for byte identical to one imported successfully (same SHA-256, same schema) is parsed
+without schema validation: it was valid then and the same bytes still are.
+
 Imported formations have ``source`` = region / france_travail / partner: OF users cannot edit
 them (``users.perms.can_edit_formation``).
 """
@@ -32,13 +40,16 @@ import socket
 import time
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from functools import cache
 from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from lxml import etree
 
+from ofeli.core.identifiers import siren_of
 from ofeli.core.models import allocate_references
 from ofeli.core.safe_xml import declares_dtd, safe_iterparse
 from ofeli.formations.enums import FinancementEtat, ModalitePedagogique, RythmeCode, Source
@@ -61,7 +72,7 @@ from ofeli.referentials.enums import TrainingKind
 from ofeli.referentials.models import BlocCompetences, Certification, Dispositif, Financeur, StructureState
 from ofeli.structures.models import Contact, Lieu, Structure, StructureVersion
 from ofeli.workflow.enums import HistoryAction
-from ofeli.workflow.history import record
+from ofeli.workflow.models import HistoryEntry
 from ofeli.workflow.signals import send_offer_changed
 
 from . import kept
@@ -73,7 +84,7 @@ from .lheo import (
     NIVEAUX_2019_TO_22,
 )
 from .models import ImportedFormation, ImportRun, ImportStatus
-from .validation import _schema_document, syntax_error, syntax_message, validate_lheo
+from .validation import SCHEMAS, _schema_document, syntax_error, syntax_message, validate_lheo
 
 SOURCES = {
     "region": Source.REGION,
@@ -118,6 +129,10 @@ class ImportReport:
     structures_created: int = 0
     warnings: list = field(default_factory=list)
     errors: list = field(default_factory=list)  # what of the file was not imported, and why
+    schema: str = ""  # schema_fingerprint() of the schema the file is valid against
+    # Seconds (wall and CPU of this process): « import » up to the commit, « apres_commit »
+    # the read models rebuilt after it (offer_changed).
+    timings: dict = field(default_factory=dict)
 
     @property
     def changed(self):
@@ -152,6 +167,8 @@ class ImportReport:
             "structures_creees": self.structures_created,
             "avertissements": self.warnings,
             "erreurs": self.errors,
+            "schema_valide": self.schema,
+            "durees": self.timings,
         }
 
 
@@ -206,9 +223,14 @@ def iter_formations(path, version, *, validate=False):
     formation, extras, offres = f"{{{ns}}}formation", f"{{{ns}}}extras", f"{{{ns}}}offres"
     # Comments and processing instructions are never kept (flat memory, issue 15); every
     # element directly under <offres> or <lheo> is dropped once read.
+    # Only the ends of <formation>, <extras> and the root reach Python (``tag``): the parse of
+    # everything inside a formation stays in libxml2.
     options = {"schema": etree.XMLSchema(_schema_document(version))} if validate else {}
     complete = False
-    for _event, element in safe_iterparse(str(path), events=("end",), remove_comments=True, remove_pis=True, **options):
+    tags = (formation, extras, f"{{{ns}}}lheo")
+    for _event, element in safe_iterparse(
+        str(path), events=("end",), tag=tags, remove_comments=True, remove_pis=True, **options
+    ):
         parent = element.getparent()
         if parent is None:
             complete = True  # the end of the root: the document is whole
@@ -231,12 +253,16 @@ def iter_formations(path, version, *, validate=False):
 
 
 class Reader:
-    """Namespace-aware shortcuts on elements of one document."""
+    """Namespace-aware shortcuts on elements of one document. The children of an element are
+    grouped by tag once (``_map``), so that the hundred lookups of a formation are dictionary
+    reads rather than ``find`` calls; ``forget`` drops them once the formation is read."""
 
     def __init__(self, version):
         self.version = version
         self.ns = NAMESPACES[version]
         self._q = {}
+        self._paths = {}
+        self._children = {}
 
     def q(self, tag):
         qname = self._q.get(tag)
@@ -244,19 +270,41 @@ class Reader:
             qname = self._q[tag] = f"{{{self.ns}}}{tag}"
         return qname
 
+    def forget(self):
+        self._children.clear()
+
+    def _map(self, el):
+        children = self._children[el] = {}
+        for child in el:
+            children.setdefault(child.tag, []).append(child)
+        return children
+
+    def _tags(self, path):
+        tags = self._paths[path] = tuple(self.q(tag) for tag in path.split("/"))
+        return tags
+
     def find(self, el, path):
-        for tag in path.split("/"):
+        # The hottest function of an import: one call per value read, kept flat.
+        tags = self._paths.get(path) or self._tags(path)
+        children = self._children
+        for tag in tags:
             if el is None:
                 return None
-            el = el.find(self.q(tag))
+            found = (children.get(el) or self._map(el)).get(tag)
+            el = found[0] if found else None
         return el
 
     def all(self, el, tag):
-        return el.findall(self.q(tag)) if el is not None else []
+        if el is None:
+            return []
+        return (self._children.get(el) or self._map(el)).get(self._q.get(tag) or self.q(tag), [])
 
     def text(self, el, path):
         found = self.find(el, path)
-        return (found.text or "").strip() if found is not None else ""
+        if found is None:
+            return ""
+        text = found.text
+        return text.strip() if text else ""
 
     def texts(self, el, path):
         *head, last = path.split("/")
@@ -396,6 +444,13 @@ def parse_duree(text):
 
 def parse_formation(r, f, digest=None):
     """The plain values of a <formation> element."""
+    try:
+        return _parse_formation(r, f, digest)
+    finally:
+        r.forget()
+
+
+def _parse_formation(r, f, digest):
     actions = []
     for action_index, a in enumerate(r.all(f, "action")):
         rythme, commentaire_rythme, demande = parse_rythme(r.text(a, "rythme-formation"))
@@ -606,29 +661,106 @@ def _version_address_key(version):
     return (version.adresse, version.complement, version.code_postal, version.ville)
 
 
+CHUNK_FORMATIONS = 500  # formations written together (a fixed number of queries per chunk)
+CHUNK_SESSIONS = 5000  # ... or fewer, when they carry that many sessions (bounded memory)
+BATCH = 500  # ids per « pk IN (...) » query (SQLite's variable limit)
+# The rows of a session version, written one bulk query per model (SessionBlocs apart: its blocs).
+SESSION_ROWS = [SessionTrainer, SessionPlace, SessionContact, Financement, Cycle, Equipement, RecruitmentSlot]
+_NEW = 1 << 62  # ranks of objects created by this import: after every row already there
+
+
+def _siret(value):
+    siret = re.sub(r"\D", "", value or "")
+    return siret if len(siret) == 14 else None
+
+
+def _batches(items, size=BATCH):
+    items = list(items)
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _lieu_fields(addr):
+    return (addr["adresse"][:250], addr["complement"][:250], addr["code_postal"][:5], addr["ville"][:100])
+
+
+def _fields_of(lieu):
+    return (lieu.adresse, lieu.complement, lieu.code_postal, lieu.ville)
+
+
+def _contact_fields(data):
+    return (data["nom"][:100], data["prenom"][:100], data["email"][:254], data["telephone"][:20])
+
+
+@dataclass
+class _Rows:
+    """What one chunk writes, model by model, in the order of the file."""
+
+    lieux: list = field(default_factory=list)
+    contacts: list = field(default_factory=list)
+    formations: list = field(default_factory=list)  # new Formation rows
+    moved: list = field(default_factory=list)  # formations whose organisme responsable changed
+    reactivated_formations: list = field(default_factory=list)
+    reactivated_sessions: list = field(default_factory=list)
+    originals: list = field(default_factory=list)  # (ImportedFormation pk, version pk, lheo version, original)
+    versions: list = field(default_factory=list)  # (Formation, FormationVersion, data, ImportedFormation pk)
+    sessions: list = field(default_factory=list)  # new Session rows
+    session_versions: list = field(default_factory=list)
+    children: dict = field(default_factory=lambda: {model: [] for model in SESSION_ROWS})
+    blocs: list = field(default_factory=list)  # (SessionBlocs, [BlocCompetences])
+    history: list = field(default_factory=list)
+
+
 class Importer:
-    def __init__(self, source, version, report, run):
+    """Writes the parsed formations of one file, by chunks: ``add`` buffers a formation,
+    ``flush`` writes the chunk. A chunk costs a fixed number of queries whatever its size:
+    the organismes, places, contacts, certifications and existing sessions it needs are read
+    together (and remembered for the rest of the import), then every row is built in memory
+    and written with one ``bulk_create`` / ``bulk_update`` per table. Rows are created in the
+    order of the file, so the result is the one a formation-by-formation import would give."""
+
+    def __init__(self, source, version, report, run, *, chunk=None):
         self.source = source
         self.version = version
         self.report = report
         self.run = run
         self.now = timezone.now()
-        self.structures = {}  # siret -> Structure
+        self.chunk = chunk or CHUNK_FORMATIONS
+        self.pending, self.pending_sessions = [], 0
+        self.structures = {}  # siret -> Structure (with live_version)
         self.financeurs = {}
-        self.certifications = {}
+        self.certifications = {}  # (certifinfo, rncp, rs) -> Certification or None
+        self._blocs = {}  # certification pk -> {code: BlocCompetences}
         self.diffused_state = StructureState.objects.filter(is_diffused=True).order_by("code").first()
         self.modalites = {label.lower(): code for code, label in lheo_tables.entries(lheo_tables.MODALITE_RECRUTEMENT)}
         self.seen_formations = set()
         self.present_sessions = set()  # (formation numero, session numero) read in the file
         self.changed_ids = []
-        self._lieux, self._contacts = {}, {}
+        # The address book of the organismes met so far, in memory: places and contacts are
+        # looked up there (as the database would answer, first created first) and new ones are
+        # added as they are made.
+        self._lieux, self._contacts = {}, {}  # lookup key -> Lieu / Contact (or None)
+        self._places_of = {}  # structure pk -> its places, first created first
+        self._places_at = {}  # (structure pk, address fields) -> places there, first created first
+        self._lieu_refs = {}  # reference -> Lieu, for the places the file names by our reference
+        self._contacts_of = {}  # structure pk -> ({reference: Contact}, {(nom, prénom, courriel, tél.): [Contact]})
+        self._rank = 0
         # What the previous imports of this source left: one query each, so that an unchanged
         # formation costs no query at all (re-import of the same file).
         self.previous = {
-            numero: (pk, digest, live, archived)
-            for numero, pk, digest, live, archived in Formation.objects.filter(source=source)
+            row[0]: row[1:]
+            for row in Formation.objects.filter(source=source)
             .exclude(source_id="")
-            .values_list("source_id", "pk", "lheo_import__content_hash", "live_version_id", "archived_at")
+            .values_list(
+                "source_id",
+                "pk",
+                "lheo_import__content_hash",
+                "live_version_id",
+                "archived_at",
+                "structure_id",
+                "lheo_import__pk",
+                "lheo_import__lheo_version",
+            )
         }
         self.archived_sessions = set(
             Session.objects.filter(formation__source=source, archived_at__isnull=False).values_list(
@@ -642,7 +774,7 @@ class Importer:
         previous = self.previous.get(numero)
         if previous is None or numero in self.seen_formations:
             return False
-        pk, before, live, archived = previous
+        pk, before, live, archived, *_ = previous
         if before != digest or live is None or archived is not None:
             return False
         if self.archived_sessions and any((pk, n) in self.archived_sessions for n in session_numeros):
@@ -651,20 +783,306 @@ class Importer:
         self.report.formations_unchanged += 1
         return True
 
+    # -- the chunk --
+
+    def add(self, data):
+        """Buffer one parsed formation; returns True when the chunk was written."""
+        numero = data["numero"]
+        if not numero:
+            self.report.warn("?", "formation sans numéro : ignorée")
+            return False
+        if numero in self.seen_formations:
+            self.report.error(numero, "numéro de formation en double dans le fichier : seule la première est importée")
+            return False
+        self.seen_formations.add(numero)
+        self.pending.append(data)
+        self.pending_sessions += sum(len(a["sessions"]) for a in data["actions"])
+        if len(self.pending) >= self.chunk or self.pending_sessions >= CHUNK_SESSIONS:
+            self.flush()
+            return True
+        return False
+
+    def flush(self):
+        chunk, self.pending, self.pending_sessions = self.pending, [], 0
+        if not chunk:
+            return
+        self._load_structures(chunk)
+        self._load_address_book(chunk)
+        self._load_certifications(chunk)
+        sessions = self._load_sessions(chunk)
+        rows = _Rows()
+        for data in chunk:
+            self.formation(data, sessions, rows)
+        self._write(rows)
+
+    def _is_rewritten(self, data):
+        """Whether ``formation`` will write a new version of ``data`` (so its trainers matter)."""
+        previous = self.previous.get(data["numero"])
+        if previous is None:
+            return True
+        _pk, digest, live, _archived, _structure, imported, _v = previous
+        return not (imported is not None and digest == data["hash"] and live)
+
+    def _load_structures(self, chunk):
+        """The organismes of the chunk, by SIRET (one query), and the missing ones created
+        (diffused) with what their first mention in the file says of them."""
+        first = {}  # siret -> the keyword arguments of its first mention
+        for data in chunk:
+            resp = data["responsable"]
+            siret = _siret(resp["siret"])
+            if siret is None:
+                continue  # the formation is left out: its trainers are not looked at
+            first.setdefault(
+                siret,
+                {
+                    "nom": resp["nom"],
+                    "raison_sociale": resp["raison_sociale"],
+                    "nda": resp["nda"],
+                    "uai": resp["uai"],
+                    "coordonnees": resp["coordonnees"],
+                    "reference": resp["numero"],
+                },
+            )
+            if self._is_rewritten(data):
+                for action in data["actions"]:
+                    for t in action["trainers"]:
+                        trainer = _siret(t["siret"])
+                        if trainer is not None:
+                            first.setdefault(
+                                trainer,
+                                {"raison_sociale": t["raison_sociale"], "uai": t["uai"], "reference": t["numero"]},
+                            )
+        wanted = [siret for siret in first if siret not in self.structures]
+        if not wanted:
+            return
+        found = {}
+        for part in _batches(wanted):
+            for structure in Structure.objects.filter(siret__in=part).select_related("live_version").order_by("pk"):
+                found.setdefault(structure.siret, []).append(structure)
+        new = []
+        for siret in wanted:
+            candidates = found.get(siret)
+            if candidates:
+                reference = first[siret].get("reference")
+                self.structures[siret] = next((s for s in candidates if reference and s.reference == reference), None)
+                self.structures[siret] = self.structures[siret] or candidates[0]
+            else:
+                new.append(siret)
+        if not new:
+            return
+        structures, versions = [], []
+        for reference, siret in zip(allocate_references("P", len(new)), new, strict=True):
+            kwargs = first[siret]
+            nom, raison_sociale = kwargs.get("nom", ""), kwargs.get("raison_sociale", "")
+            structure = Structure(
+                reference=reference,
+                siret=siret,
+                # As the partner wrote it (« 7331P001531 »): the letter is part of some NDAs.
+                nda=_nda(kwargs.get("nda", "")),
+                uai=(kwargs.get("uai") or "")[:8],
+                raison_sociale=(raison_sociale or nom or siret)[:250],
+                nom=(nom or raison_sociale or siret)[:250],
+                etat=self.diffused_state,
+            )
+            structure.siren = siren_of(siret)  # what Structure.save() does
+            co = kwargs.get("coordonnees") or {}
+            addr = co.get("address") or {}
+            phones = [*(co.get("phones") or []), "", ""]
+            versions.append(
+                StructureVersion(
+                    structure=structure,
+                    adresse=addr.get("adresse", "")[:250],
+                    complement=addr.get("complement", "")[:250],
+                    code_postal=addr.get("code_postal", "")[:5],
+                    ville=addr.get("ville", "")[:100],
+                    code_insee=addr.get("code_insee", "")[:5],
+                    latitude=addr.get("latitude"),
+                    longitude=addr.get("longitude"),
+                    telephone=phones[0][:20],
+                    telephone_secondaire=phones[1][:20],
+                    email=(co.get("email") or "")[:254],
+                    site_web=(co.get("web") or "")[:400],
+                )
+            )
+            structures.append(structure)
+        Structure.objects.bulk_create(structures)
+        StructureVersion.objects.bulk_create(versions)
+        for structure, version in zip(structures, versions, strict=True):
+            structure.live_version = version
+            self.structures[structure.siret] = structure
+            self._places_of[structure.pk] = []
+            self._contacts_of[structure.pk] = ({}, {})
+        Structure.objects.bulk_update(structures, ["live_version"])
+        self.report.structures_created += len(structures)
+
+    def _load_address_book(self, chunk):
+        """The places and contacts of the chunk's organismes not met before (two queries), and
+        the places the chunk names by reference (one query)."""
+        pks = {s.pk for s in self.structures.values() if s is not None and s.pk not in self._places_of}
+        if pks:
+            for pk in pks:
+                self._places_of[pk] = []
+                self._contacts_of[pk] = ({}, {})
+            for part in _batches(pks):
+                for lieu in Lieu.objects.filter(structure_id__in=part).order_by("pk"):
+                    self._add_lieu(lieu)
+                for contact in Contact.objects.filter(structure_id__in=part).order_by("pk"):
+                    self._add_contact(contact)
+        numeros = {
+            p["numero"]
+            for data in chunk
+            for a in data["actions"]
+            for p in a["places"]
+            if p["numero"] and p["numero"] not in self._lieu_refs
+        }
+        if numeros:
+            for numero in numeros:
+                self._lieu_refs[numero] = None
+            for part in _batches(numeros):
+                for lieu in Lieu.objects.filter(reference__in=part):
+                    self._lieu_refs[lieu.reference] = lieu
+
+    def _next_rank(self, obj):
+        self._rank += 1
+        obj._import_rank = _NEW + self._rank if obj.pk is None else obj.pk
+        return obj
+
+    def _add_lieu(self, lieu):
+        self._next_rank(lieu)
+        self._places_of[lieu.structure_id].append(lieu)
+        self._places_at.setdefault((lieu.structure_id, _fields_of(lieu)), []).append(lieu)
+
+    def _add_contact(self, contact):
+        self._next_rank(contact)
+        by_reference, by_fields = self._contacts_of[contact.structure_id]
+        if contact.reference:
+            by_reference.setdefault(contact.reference, contact)
+        key = (contact.nom, contact.prenom, contact.email, contact.telephone)
+        by_fields.setdefault(key, []).append(contact)
+
+    def _load_certifications(self, chunk):
+        """The certifications the chunk names (one query) and their blocs (one query)."""
+        keys = set()
+        for data in chunk:
+            if any(data["certification"].values()):
+                c = data["certification"]
+                keys.add((c["certifinfo"], c["rncp"], c["rs"]))
+            for a in data["actions"]:
+                for s in a["sessions"]:
+                    keys.update((b["certifinfo"], b["rncp"], b["rs"]) for b in s["blocs"])
+        wanted = [k for k in keys if k not in self.certifications]
+        if wanted:
+            certifinfo = {k[0] for k in wanted if k[0]}
+            rncp = {k[1].removeprefix("RNCP") for k in wanted if k[1]}
+            rs = {k[2].removeprefix("RS") for k in wanted if k[2]}
+            candidates = list(
+                Certification.objects.filter(
+                    Q(code_certifinfo__in=certifinfo) | Q(code_rncp__in=rncp) | Q(code_rs__in=rs)
+                ).order_by("intitule", "pk")
+            )
+            for key in wanted:
+                cert = None
+                if key[0]:
+                    cert = next((c for c in candidates if c.code_certifinfo == key[0]), None)
+                if cert is None and key[1]:
+                    cert = next((c for c in candidates if c.code_rncp == key[1].removeprefix("RNCP")), None)
+                if cert is None and key[2]:
+                    cert = next((c for c in candidates if c.code_rs == key[2].removeprefix("RS")), None)
+                self.certifications[key] = cert
+        with_blocs = {
+            self.certifications[(b["certifinfo"], b["rncp"], b["rs"])]
+            for data in chunk
+            for a in data["actions"]
+            for s in a["sessions"]
+            for b in s["blocs"]
+        }
+        pks = {c.pk for c in with_blocs if c is not None and c.pk not in self._blocs}
+        if pks:
+            for pk in pks:
+                self._blocs[pk] = {}
+            for bloc in BlocCompetences.objects.filter(certification_id__in=pks):
+                self._blocs[bloc.certification_id][bloc.code] = bloc
+
+    def _load_sessions(self, chunk):
+        """formation pk -> {session numero: Session} for the chunk's known formations."""
+        pks = [self.previous[d["numero"]][0] for d in chunk if d["numero"] in self.previous]
+        sessions = {pk: {} for pk in pks}
+        for part in _batches(pks):
+            for session in (
+                Session.objects.filter(formation_id__in=part)
+                .only("pk", "formation_id", "source_id", "archived_at", "reference")
+                .order_by("reference")
+            ):
+                sessions[session.formation_id][session.source_id] = session
+        return sessions
+
+    def _write(self, rows):
+        """Every row of the chunk, one bulk query per table, in dependency order."""
+        for kind, objects in (("L", rows.lieux), ("C", rows.contacts), ("F", rows.formations), ("S", rows.sessions)):
+            if objects:
+                for obj, reference in zip(objects, allocate_references(kind, len(objects)), strict=True):
+                    obj.reference = reference
+        Lieu.objects.bulk_create(rows.lieux)
+        for lieu in rows.lieux:
+            self._lieu_refs[lieu.reference] = lieu
+        Contact.objects.bulk_create(rows.contacts)
+        for contact in rows.contacts:
+            self._contacts_of[contact.structure_id][0][contact.reference] = contact
+        for part in _batches(rows.reactivated_formations):
+            Formation.objects.filter(pk__in=part).update(archived_at=None)
+        for part in _batches(rows.reactivated_sessions):
+            Session.objects.filter(pk__in=part).update(archived_at=None)
+        for imported, version, lheo_version, original in rows.originals:  # imported before originals were kept
+            ImportedFormation.objects.filter(pk=imported, version__isnull=True).update(
+                version=version, lheo_version=lheo_version, original=original
+            )
+        Formation.objects.bulk_create(rows.formations)
+        if rows.moved:
+            Formation.objects.bulk_update(rows.moved, ["structure"])
+        FormationVersion.objects.bulk_create([version for _f, version, _d, _i in rows.versions])
+        Session.objects.bulk_create(rows.sessions)
+        for sv in rows.session_versions:
+            sv.duree_totale = sv.compute_total()  # what SessionVersion.save() does
+        SessionVersion.objects.bulk_create(rows.session_versions)
+        for model in SESSION_ROWS:
+            model.objects.bulk_create(rows.children[model])
+        SessionBlocs.objects.bulk_create([session_blocs for session_blocs, _ in rows.blocs])
+        through = SessionBlocs.blocs.through
+        through.objects.bulk_create(
+            [
+                through(sessionblocs_id=session_blocs.pk, bloccompetences_id=bloc.pk)
+                for session_blocs, blocs in rows.blocs
+                for bloc in blocs
+            ]
+        )
+        live, created, updated = [], [], []
+        for formation, version, data, imported in rows.versions:
+            live.append(Formation(pk=formation.pk, live_version=version, published_at=self.now))
+            lheo_version, original = data["original"]
+            values = {
+                "formation_id": formation.pk,
+                "content_hash": data["hash"],
+                "run": self.run,
+                "version": version,
+                "lheo_version": lheo_version,
+                "original": original,
+            }
+            if imported is None:
+                created.append(ImportedFormation(**values))
+            else:
+                updated.append(ImportedFormation(pk=imported, updated_at=self.now, **values))
+            self.changed_ids.append(formation.pk)
+        Formation.objects.bulk_update(live, ["live_version", "published_at"])
+        ImportedFormation.objects.bulk_create(created)
+        ImportedFormation.objects.bulk_update(
+            updated, ["content_hash", "run", "version", "lheo_version", "original", "updated_at"]
+        )
+        HistoryEntry.objects.bulk_create(rows.history)
+
     # -- referentials and address book --
 
     def certification(self, codes):
-        key = (codes["certifinfo"], codes["rncp"], codes["rs"])
-        if key not in self.certifications:
-            cert = None
-            if codes["certifinfo"]:
-                cert = Certification.objects.filter(code_certifinfo=codes["certifinfo"]).first()
-            if cert is None and codes["rncp"]:
-                cert = Certification.objects.filter(code_rncp=codes["rncp"].removeprefix("RNCP")).first()
-            if cert is None and codes["rs"]:
-                cert = Certification.objects.filter(code_rs=codes["rs"].removeprefix("RS")).first()
-            self.certifications[key] = cert
-        return self.certifications[key]
+        return self.certifications.get((codes["certifinfo"], codes["rncp"], codes["rs"]))
 
     def financeur(self, code, public):
         key = (code, public)
@@ -681,54 +1099,11 @@ class Importer:
             self.financeurs[key] = preferred[0] if preferred else None
         return self.financeurs[key]
 
-    def structure(self, siret, *, nom="", raison_sociale="", nda="", uai="", coordonnees=None, reference=""):
-        siret = re.sub(r"\D", "", siret or "")
-        if len(siret) != 14:
-            return None
-        if siret in self.structures:
-            return self.structures[siret]
-        structure = None
-        if reference:
-            structure = (
-                Structure.objects.filter(reference=reference, siret=siret).select_related("live_version").first()
-            )
-        if structure is None:
-            structure = Structure.objects.filter(siret=siret).select_related("live_version").order_by("pk").first()
-        if structure is None:
-            structure = Structure.objects.create(
-                reference=allocate_references("P")[0],
-                siret=siret,
-                # As the partner wrote it (« 7331P001531 »): the letter is part of some NDAs.
-                nda=_nda(nda),
-                uai=(uai or "")[:8],
-                raison_sociale=(raison_sociale or nom or siret)[:250],
-                nom=(nom or raison_sociale or siret)[:250],
-                etat=self.diffused_state,
-            )
-            co = coordonnees or {}
-            addr = co.get("address") or {}
-            phones = [*(co.get("phones") or []), "", ""]
-            version = StructureVersion.objects.create(
-                structure=structure,
-                adresse=addr.get("adresse", "")[:250],
-                complement=addr.get("complement", "")[:250],
-                code_postal=addr.get("code_postal", "")[:5],
-                ville=addr.get("ville", "")[:100],
-                code_insee=addr.get("code_insee", "")[:5],
-                latitude=addr.get("latitude"),
-                longitude=addr.get("longitude"),
-                telephone=phones[0][:20],
-                telephone_secondaire=phones[1][:20],
-                email=(co.get("email") or "")[:254],
-                site_web=(co.get("web") or "")[:400],
-            )
-            structure.live_version = version
-            structure.save(update_fields=["live_version"])
-            self.report.structures_created += 1
-        self.structures[siret] = structure
-        return structure
+    def structure(self, siret):
+        siret = _siret(siret)
+        return None if siret is None else self.structures.get(siret)
 
-    def lieu(self, structure, addr, *, numero="", siret=""):
+    def lieu(self, structure, addr, rows, *, numero="", siret=""):
         """A place of ``structure`` at ``addr``: ours when the numero is one of our places at
         that address, else one at the same address (same name first), else a new one.
         Remembered for the rest of the import (places recur from session to session)."""
@@ -737,37 +1112,37 @@ class Importer:
         key = (structure.pk, numero, _address_key(addr), addr["denomination"])
         lieu = self._lieux.get(key)
         if lieu is None:
-            lieu = self._lieux[key] = self._lieu(structure, addr, numero=numero, siret=siret)
+            lieu = self._lieux[key] = self._lieu(structure, addr, rows, numero=numero, siret=siret)
         return lieu
 
-    def _lieu(self, structure, addr, *, numero="", siret=""):
-        fields = {
-            "adresse": addr["adresse"][:250],
-            "complement": addr["complement"][:250],
-            "code_postal": addr["code_postal"][:5],
-            "ville": addr["ville"][:100],
-        }
+    def _lieu(self, structure, addr, rows, *, numero="", siret=""):
+        fields = _lieu_fields(addr)
         if numero:
-            lieu = Lieu.objects.filter(reference=numero, **fields).first()
-            if lieu is not None:
+            lieu = self._lieu_refs.get(numero)
+            if lieu is not None and _fields_of(lieu) == fields:
                 return lieu
-        candidates = Lieu.objects.filter(structure=structure, **fields).order_by("pk")
+        candidates = self._places_at.get((structure.pk, fields), [])
         nom = addr["denomination"][:250]
-        lieu = (nom and candidates.filter(nom=nom).first()) or candidates.first()
+        lieu = (nom and next((c for c in candidates if c.nom == nom), None)) or (candidates[0] if candidates else None)
         if lieu is None:
-            lieu = Lieu.objects.create(
-                reference=allocate_references("L")[0],
+            adresse, complement, code_postal, ville = fields
+            lieu = Lieu(
                 structure=structure,
                 nom=nom or f"Lieu de formation - {addr['ville']}"[:250],
                 siret=re.sub(r"\D", "", siret or "")[:14],
                 code_insee=addr["code_insee"][:5],
                 latitude=addr["latitude"],
                 longitude=addr["longitude"],
-                **fields,
+                adresse=adresse,
+                complement=complement,
+                code_postal=code_postal,
+                ville=ville,
             )
+            self._add_lieu(lieu)
+            rows.lieux.append(lieu)
         return lieu
 
-    def contact(self, structures, data):
+    def contact(self, structures, data, rows):
         """A contact of one of ``structures``: ours by reference, else the same person, else
         a new contact (diffused on the web, since it came from a published flow).
         Remembered for the rest of the import."""
@@ -783,122 +1158,97 @@ class Importer:
         )
         contact = self._contacts.get(key)
         if contact is None:
-            contact = self._contacts[key] = self._contact(structures, data)
+            contact = self._contacts[key] = self._contact(structures, data, rows)
         return contact
 
-    def _contact(self, structures, data):
+    def _contact(self, structures, data, rows):
+        books = [self._contacts_of[s.pk] for s in structures]
         if data["numero"]:
-            contact = Contact.objects.filter(
-                reference=data["numero"], structure__in=structures, nom=data["nom"][:100]
-            ).first()
-            if contact is not None:
-                return contact
-        contact = (
-            Contact.objects.filter(
-                structure__in=structures,
-                nom=data["nom"][:100],
-                prenom=data["prenom"][:100],
-                email=data["email"][:254],
-                telephone=data["telephone"][:20],
-            )
-            .order_by("pk")
-            .first()
+            nom = data["nom"][:100]
+            for by_reference, _ in books:
+                contact = by_reference.get(data["numero"])
+                if contact is not None and contact.nom == nom:
+                    return contact
+        fields = _contact_fields(data)
+        candidates = [c for _, by_fields in books for c in by_fields.get(fields, ())[:1]]
+        if candidates:
+            return min(candidates, key=lambda c: c._import_rank)
+        nom, prenom, email, telephone = fields
+        contact = Contact(
+            structure=structures[0],
+            civilite=data["civilite"] if data["civilite"] in ("M.", "Mme") else "",
+            nom=nom,
+            prenom=prenom,
+            email=email,
+            telephone=telephone,
+            types=[data["type"]] if data["type"] else [],
+            diffusion_web=True,
         )
-        if contact is None:
-            contact = Contact.objects.create(
-                reference=allocate_references("C")[0],
-                structure=structures[0],
-                civilite=data["civilite"] if data["civilite"] in ("M.", "Mme") else "",
-                nom=data["nom"][:100],
-                prenom=data["prenom"][:100],
-                email=data["email"][:254],
-                telephone=data["telephone"][:20],
-                types=[data["type"]] if data["type"] else [],
-                diffusion_web=True,
-            )
+        self._add_contact(contact)
+        rows.contacts.append(contact)
         return contact
 
     def lieu_by_full_address(self, structure, text, places):
-        for lieu in [*places, *Lieu.objects.filter(structure=structure).order_by("pk")]:
-            if " ".join(lieu.full_address.split()) == " ".join(text.split()):
+        wanted = " ".join(text.split())
+        for lieu in [*places, *self._places_of.get(structure.pk, ())]:
+            if " ".join(lieu.full_address.split()) == wanted:
                 return lieu
         return None
 
     # -- one formation --
 
-    def formation(self, data):
+    def formation(self, data, sessions, rows):
         numero = data["numero"]
-        if not numero:
-            self.report.warn("?", "formation sans numéro : ignorée")
-            return
-        if numero in self.seen_formations:
-            self.report.error(numero, "numéro de formation en double dans le fichier : seule la première est importée")
-            return
-        self.seen_formations.add(numero)
         resp = data["responsable"]
-        structure = self.structure(
-            resp["siret"],
-            nom=resp["nom"],
-            raison_sociale=resp["raison_sociale"],
-            nda=resp["nda"],
-            uai=resp["uai"],
-            coordonnees=resp["coordonnees"],
-            reference=resp["numero"],
-        )
+        structure = self.structure(resp["siret"])
         if structure is None:
             self.report.warn(numero, "organisme responsable sans SIRET valide : formation ignorée")
             return
-        formation = Formation.objects.filter(source=self.source, source_id=numero).select_related("lheo_import").first()
+        previous = self.previous.get(numero)
         session_numeros = [s["numero"] for a in data["actions"] for s in a["sessions"] if s["numero"]]
-        if formation is not None:
-            imported = getattr(formation, "lheo_import", None)
-            unchanged = imported is not None and imported.content_hash == data["hash"] and formation.live_version_id
-            if unchanged and not imported.original:  # imported before originals were kept
-                lheo_version, original = data["original"]
-                ImportedFormation.objects.filter(pk=imported.pk, version__isnull=True).update(
-                    version=formation.live_version_id, lheo_version=lheo_version, original=original
-                )
-            archived = list(formation.sessions.filter(source_id__in=session_numeros, archived_at__isnull=False))
-            if formation.archived_at is not None:
-                formation.archived_at = None
-                formation.save(update_fields=["archived_at"])
+        imported = None
+        if previous is None:
+            formation = Formation(structure=structure, source=self.source, source_id=numero)
+            rows.formations.append(formation)
+            existing = {}
+        else:
+            pk, digest, live, archived, structure_id, imported, lheo_version = previous
+            unchanged = imported is not None and digest == data["hash"] and live
+            if unchanged and not lheo_version:  # imported before originals were kept
+                rows.originals.append((imported, live, *data["original"]))
+            existing = sessions[pk]
+            archived_sessions = {existing[n].pk for n in session_numeros if n in existing and existing[n].archived_at}
+            if archived is not None:
+                rows.reactivated_formations.append(pk)
                 self.report.formations_reactivated += 1
-                self.changed_ids.append(formation.pk)
-            if archived:
-                Session.objects.filter(pk__in=[s.pk for s in archived]).update(archived_at=None)
-                self.report.sessions_reactivated += len(archived)
-                self.changed_ids.append(formation.pk)
+                self.changed_ids.append(pk)
+            if archived_sessions:
+                rows.reactivated_sessions.extend(sorted(archived_sessions))
+                self.report.sessions_reactivated += len(archived_sessions)
+                self.changed_ids.append(pk)
             if unchanged:
                 self.report.formations_unchanged += 1
                 return
-        created = formation is None
-        if created:
-            formation = Formation.objects.create(
-                reference=allocate_references("F")[0], structure=structure, source=self.source, source_id=numero
+            formation = Formation(pk=pk, structure_id=structure_id, source=self.source, source_id=numero)
+            if structure_id != structure.pk:
+                formation.structure = structure
+                rows.moved.append(formation)
+        version = self.write_version(formation, structure, data, existing, rows)
+        rows.versions.append((formation, version, data, imported))
+        rows.history.append(
+            HistoryEntry(
+                action=HistoryAction.IMPORTED,
+                structure=structure,
+                formation=formation,
+                details=f"Flux {self.source} ({self.version})",
             )
-        elif formation.structure_id != structure.pk:
-            formation.structure = structure
-            formation.save(update_fields=["structure"])
-        self.write_version(formation, structure, data)
-        lheo_version, original = data["original"]
-        ImportedFormation.objects.update_or_create(
-            formation=formation,
-            defaults={
-                "content_hash": data["hash"],
-                "run": self.run,
-                "version": formation.live_version,
-                "lheo_version": lheo_version,
-                "original": original,
-            },
         )
-        record(HistoryAction.IMPORTED, None, formation=formation, details=f"Flux {self.source} ({self.version})")
-        self.changed_ids.append(formation.pk)
-        if created:
+        if previous is None:
             self.report.formations_created += 1
         else:
             self.report.formations_updated += 1
 
-    def write_version(self, formation, structure, data):
+    def write_version(self, formation, structure, data, existing, rows):
         cert = None
         if any(data["certification"].values()):
             cert = self.certification(data["certification"])
@@ -910,7 +1260,7 @@ class Importer:
                     "formation non rattachée",
                 )
         duree_cycle = next((a["duree_cycle"] for a in data["actions"] if a["duree_cycle"]), None)
-        version = FormationVersion.objects.create(
+        version = FormationVersion(
             formation=formation,
             intitule=data["intitule"] or data["numero"],
             certification=cert,
@@ -925,18 +1275,15 @@ class Importer:
             codes_rome=data["codes_rome"],
             site_web=data["site_web"],
         )
-        existing = {s.source_id: s for s in formation.sessions.all()}
         resp = data["responsable"]
         for contact in resp["contacts"]:
-            self.contact([structure], contact)
+            self.contact([structure], contact, rows)
         principal_contacts = self.principal_contacts(data)
         seen_sessions = set()
         for action in data["actions"]:
             trainers, trainer_contacts = [], []
             for t in action["trainers"]:
-                trainer = self.structure(
-                    t["siret"], raison_sociale=t["raison_sociale"], uai=t["uai"], reference=t["numero"]
-                )
+                trainer = self.structure(t["siret"])
                 if trainer is not None and trainer not in trainers:
                     trainers.append(trainer)
                     trainer_contacts.append(t["contacts"])
@@ -950,7 +1297,7 @@ class Importer:
                     and _address_key(p["address"]) == _version_address_key(trainers[0].live_version)
                 ):
                     continue  # the default place: the principal trainer's address (F6)
-                lieu = self.lieu(structure, p["address"], numero=p["numero"], siret=p["siret"])
+                lieu = self.lieu(structure, p["address"], rows, numero=p["numero"], siret=p["siret"])
                 if lieu is not None and lieu not in places:
                     places.append(lieu)
             for session_data in action["sessions"]:
@@ -964,9 +1311,8 @@ class Importer:
                 seen_sessions.add(session_data["numero"])
                 session = existing.get(session_data["numero"])
                 if session is None:
-                    session = Session.objects.create(
-                        reference=allocate_references("S")[0], formation=formation, source_id=session_data["numero"]
-                    )
+                    session = Session(formation=formation, source_id=session_data["numero"])
+                    rows.sessions.append(session)
                     existing[session.source_id] = session
                     self.report.sessions_created += 1
                 self.write_session(
@@ -979,9 +1325,9 @@ class Importer:
                     session_data,
                     data,
                     principal_contacts,
+                    rows,
                 )
-        Formation.objects.filter(pk=formation.pk).update(live_version=version, published_at=self.now)
-        formation.live_version = version
+        return version
 
     def principal_contacts(self, data):
         """Contacts marked principal: the formation's contacts list them first (LHEO writes
@@ -994,7 +1340,7 @@ class Importer:
             principal.add(numero)
         return principal
 
-    def inscription(self, addr, structure, trainers, places):
+    def inscription(self, addr, structure, trainers, places, rows):
         """The lieu d'inscription, None when the export would find the same address without
         it (a place of the session, else the principal trainer's, else the responsable's)."""
         if addr is None:
@@ -1018,14 +1364,14 @@ class Importer:
                 place.nom,
             ):
                 return place
-        return self.lieu(structure, addr)
+        return self.lieu(structure, addr, rows)
 
-    def write_session(self, version, session, structure, trainers, places, action, s, data, principal_contacts):
+    def write_session(self, version, session, structure, trainers, places, action, s, data, principal_contacts, rows):
         trainers, trainer_contacts = trainers
         centre, entreprise, total = action["duree_centre"], action["duree_entreprise"], action["duree_totale"]
         if centre is None and entreprise is None and total is not None:
             centre = total
-        inscription = self.inscription(s["inscription"], structure, trainers, places)
+        inscription = self.inscription(s["inscription"], structure, trainers, places, rows)
         sv = SessionVersion(
             formation_version=version,
             session=session,
@@ -1058,33 +1404,34 @@ class Importer:
             transport=action["transport"],
             acces_handicapes=action["acces_handicapes"],
         )
-        sv.save()  # computes the total
-        SessionTrainer.objects.bulk_create(
-            [SessionTrainer(session_version=sv, structure=t, is_principal=i == 0) for i, t in enumerate(trainers)]
+        rows.session_versions.append(sv)
+        children = rows.children
+        children[SessionTrainer].extend(
+            SessionTrainer(session_version=sv, structure=t, is_principal=i == 0) for i, t in enumerate(trainers)
         )
-        SessionPlace.objects.bulk_create(
-            [SessionPlace(session_version=sv, lieu=lieu, is_principal=i == 0) for i, lieu in enumerate(places)]
+        children[SessionPlace].extend(
+            SessionPlace(session_version=sv, lieu=lieu, is_principal=i == 0) for i, lieu in enumerate(places)
         )
-        contacts, seen = [], set()
+        seen = set()
         people = [*trainers, structure]
         for i, c in enumerate(s["contacts"]):
-            contact = self.contact(people, c)
-            if contact is not None and contact.pk not in seen:
-                seen.add(contact.pk)
+            contact = self.contact(people, c, rows)
+            if contact is not None and id(contact) not in seen:
+                seen.add(id(contact))
                 principal = i == 0 and c["numero"] in principal_contacts
-                contacts.append(
+                children[SessionContact].append(
                     SessionContact(
                         session_version=sv, contact=contact, type_contact=c["type"][:3], is_principal=principal
                     )
                 )
         for trainer, trainer_data in zip(trainers, trainer_contacts, strict=True):
             for c in trainer_data:
-                contact = self.contact([trainer], c)
-                if contact is not None and contact.pk not in seen:
-                    seen.add(contact.pk)
-                    contacts.append(SessionContact(session_version=sv, contact=contact, type_contact=c["type"][:3]))
-        SessionContact.objects.bulk_create(contacts)
-        financements = []
+                contact = self.contact([trainer], c, rows)
+                if contact is not None and id(contact) not in seen:
+                    seen.add(id(contact))
+                    children[SessionContact].append(
+                        SessionContact(session_version=sv, contact=contact, type_contact=c["type"][:3])
+                    )
         for fin in action["financeurs"]:
             dispositif = self.financeur(fin["code"], action["conventionnement"])
             if dispositif is None:
@@ -1095,7 +1442,7 @@ class Importer:
                     "conservé tel quel dans le flux, sans financement typé",
                 )
                 continue
-            financements.append(
+            children[Financement].append(
                 Financement(
                     session_version=sv,
                     dispositif=dispositif,
@@ -1105,26 +1452,20 @@ class Importer:
                     nb_places=fin["places"],
                 )
             )
-        Financement.objects.bulk_create(financements)
-        Cycle.objects.bulk_create(
-            [
-                Cycle(session_version=sv, annee=c["annee"], type_cycle=c["type"], type_alternance=c["alternance"])
-                for c in s["cycles"]
-                if c["annee"]
-            ]
+        children[Cycle].extend(
+            Cycle(session_version=sv, annee=c["annee"], type_cycle=c["type"], type_alternance=c["alternance"])
+            for c in s["cycles"]
+            if c["annee"]
         )
-        Equipement.objects.bulk_create(
-            [
-                Equipement(
-                    session_version=sv,
-                    type_equipement=e["type"],
-                    cout_indicatif=e["cout"],
-                    commentaire=e["commentaire"][:500],
-                )
-                for e in action["equipements"]
-            ]
+        children[Equipement].extend(
+            Equipement(
+                session_version=sv,
+                type_equipement=e["type"],
+                cout_indicatif=e["cout"],
+                commentaire=e["commentaire"][:500],
+            )
+            for e in action["equipements"]
         )
-        slots = []
         # Our « modalites-recrutement » text names the place of a slot that has one: it tells
         # a place at the organisme's address from the organisme's address itself.
         lines = parse_slot_lines(action["recrutement_text"], self.modalites) if action["recrutement_text"] else []
@@ -1153,8 +1494,8 @@ class Importer:
                 )
                 if owner is None or (line is not None and line["full_address"]):
                     owner = owner or structure
-                    lieu = self.lieu(structure, slot["address"])
-            slots.append(
+                    lieu = self.lieu(structure, slot["address"], rows)
+            children[RecruitmentSlot].append(
                 RecruitmentSlot(
                     session_version=sv,
                     modalite=slot["modalite"],
@@ -1171,46 +1512,59 @@ class Importer:
                     structure=owner,
                 )
             )
-        RecruitmentSlot.objects.bulk_create(slots)
         for b in s["blocs"]:
             cert = self.certification({"certifinfo": b["certifinfo"], "rncp": b["rncp"], "rs": b["rs"]})
             if cert is None:
                 self.report.warn(session.source_id, "blocs de compétences d'une certification inconnue : non importés")
                 continue
-            blocs = list(BlocCompetences.objects.filter(certification=cert, code__in=b["codes"]))
+            known = self._blocs.get(cert.pk, {})
+            blocs = [known[code] for code in sorted(set(b["codes"])) if code in known]
             if len(blocs) < len(set(b["codes"])):
                 self.report.warn(session.source_id, "bloc de compétences inconnu du référentiel : non importé")
-            session_blocs = SessionBlocs.objects.create(
-                session_version=sv, certification=cert, type_validation=b["validation"][:1]
+            rows.blocs.append(
+                (SessionBlocs(session_version=sv, certification=cert, type_validation=b["validation"][:1]), blocs)
             )
-            session_blocs.blocs.set(blocs)
 
     # -- the end of a full flow --
 
     def archive_missing(self):
-        """Sessions and formations of the source missing from a full flow are archived."""
-        formations = Formation.objects.filter(source=self.source, archived_at__isnull=True).exclude(
-            source_id__in=self.seen_formations
-        )
-        ids = list(formations.values_list("pk", flat=True))
+        """Sessions and formations of the source missing from a full flow are archived (the
+        comparison with what the file held is made here, not in SQL: no list of every
+        numero of the flow in a query)."""
+        ids = [
+            pk
+            for pk, numero in Formation.objects.filter(source=self.source, archived_at__isnull=True).values_list(
+                "pk", "source_id"
+            )
+            if numero not in self.seen_formations
+        ]
         if ids:
-            Formation.objects.filter(pk__in=ids).update(archived_at=self.now)
+            for part in _batches(ids):
+                Formation.objects.filter(pk__in=part).update(archived_at=self.now)
             self.report.formations_archived += len(ids)
             self.changed_ids.extend(ids)
         missing = [
-            pk
-            for pk, formation_numero, numero in Session.objects.filter(
-                formation__source=self.source, formation__source_id__in=self.seen_formations, archived_at__isnull=True
-            ).values_list("pk", "formation__source_id", "source_id")
-            if (formation_numero, numero) not in self.present_sessions
+            (pk, formation_id)
+            for pk, formation_id, formation_numero, numero in Session.objects.filter(
+                formation__source=self.source, archived_at__isnull=True
+            ).values_list("pk", "formation_id", "formation__source_id", "source_id")
+            if formation_numero in self.seen_formations and (formation_numero, numero) not in self.present_sessions
         ]
-        self.archive_sessions(Session.objects.filter(pk__in=missing))
+        self._archive(missing)
 
-    def archive_sessions(self, sessions):
-        sessions = sessions.filter(archived_at__isnull=True)
-        pairs = list(sessions.values_list("pk", "formation_id"))
+    def archive_sessions(self, numeros):
+        """The sessions of the source withdrawn by our delta flows (their numeros)."""
+        pairs = []
+        for part in _batches(sorted(numeros)):
+            pairs += Session.objects.filter(
+                formation__source=self.source, source_id__in=part, archived_at__isnull=True
+            ).values_list("pk", "formation_id")
+        self._archive(pairs)
+
+    def _archive(self, pairs):
         if pairs:
-            Session.objects.filter(pk__in=[pk for pk, _ in pairs]).update(archived_at=self.now)
+            for part in _batches([pk for pk, _ in pairs]):
+                Session.objects.filter(pk__in=part).update(archived_at=self.now)
             self.report.sessions_archived += len(pairs)
             self.changed_ids.extend({f for _, f in pairs})
 
@@ -1262,20 +1616,42 @@ def mark_interrupted_runs():
 
 
 def _checkpoint(path, count):
-    """Stop after ``count`` formations when $OFELI_IMPORT_PAUSE_AFTER says so: a test kills
-    the process there (once ``<file>.pause`` appears), inside the import's transaction."""
-    if os.environ.get(PAUSE_ENV) == str(count):
+    """Stop once a chunk has been written and ``count`` formations read reach
+    $OFELI_IMPORT_PAUSE_AFTER: a test kills the process there (once ``<file>.pause`` appears),
+    inside the import's transaction, with rows already written."""
+    wanted = os.environ.get(PAUSE_ENV, "")
+    if wanted.isdigit() and count >= int(wanted):
         Path(f"{path}.pause").touch()
         time.sleep(3600)
 
 
-def import_lheo(path, source, *, full=True):
+@cache
+def schema_fingerprint(version):
+    """Digest of the schema a file is validated against (recorded in the run's report)."""
+    return hashlib.sha256(SCHEMAS[version].read_bytes()).hexdigest()[:16]
+
+
+def validated_before(sha256, version):
+    """Whether a file with these bytes was already imported successfully, hence validated
+    against this same schema: its validation would give the same answer (the pass then only
+    parses, still with the safe parser)."""
+    return ImportRun.objects.filter(
+        sha256=sha256,
+        version=version,
+        status__in=[ImportStatus.DONE, ImportStatus.UNCHANGED],
+        report__schema_valide=schema_fingerprint(version),
+    ).exists()
+
+
+def import_lheo(path, source, *, full=True, chunk=None):
     """Import the LHEO file ``path`` as offer of ``source`` (region, france_travail, partner).
     Returns an ImportReport; raises ImportRefused (nothing imported) when the file is refused,
-    ImportFailed (nothing imported either) when writing it failed."""
+    ImportFailed (nothing imported either) when writing it failed. ``chunk``: formations
+    written together (default ``CHUNK_FORMATIONS``)."""
     if source not in SOURCES:
         raise ImportRefused(f"Source inconnue : {source} (attendu : {', '.join(SOURCES)}).")
     path = Path(path)
+    started, cpu = time.monotonic(), time.process_time()
     mark_interrupted_runs()
     run = ImportRun.objects.create(
         source=source, filename=path.name[:255], status=ImportStatus.RUNNING, holder=_holder()
@@ -1284,16 +1660,18 @@ def import_lheo(path, source, *, full=True):
     try:
         # Header checks first (namespace, DTD, size); the schema is checked while the file is
         # read, in the same pass: an invalid element aborts the transaction, nothing is kept.
+        # A file byte for byte identical to one already imported was valid then and still is.
         version = check_file(path, validate=False)
         report.version = version
         sha256 = sha256_of(path)
+        validate = not validated_before(sha256, version)
         reader = Reader(version)
         with transaction.atomic():
-            importer = Importer(SOURCES[source], version, report, run)
+            importer = Importer(SOURCES[source], version, report, run, chunk=chunk)
             withdrawn = set()
             count = 0
             try:
-                for element, retired in iter_formations(path, version, validate=True):
+                for element, retired in iter_formations(path, version, validate=validate):
                     if element is None:
                         withdrawn.update(retired)
                         continue
@@ -1302,22 +1680,32 @@ def import_lheo(path, source, *, full=True):
                     digest = content_hash(element, xml)
                     numeros = session_keys(reader, element)
                     importer.present_sessions.update((numero, n) for n in numeros)
+                    count += 1
                     if not importer.unchanged(numero, digest, numeros):
                         data = parse_formation(reader, element, digest)
                         data["original"] = (version, kept.compress(xml))
-                        importer.formation(data)
-                    count += 1
-                    _checkpoint(path, count)
+                        if importer.add(data):
+                            _checkpoint(path, count)
+                    reader.forget()
+                importer.flush()
+                _checkpoint(path, count)
             except etree.XMLSyntaxError as exc:
                 refuse_if_invalid(path, version)  # the schema's messages, in French where ours
                 raise ImportRefused(syntax_message(exc)) from exc
             if full:
                 importer.archive_missing()
             elif withdrawn:
-                importer.archive_sessions(
-                    Session.objects.filter(formation__source=SOURCES[source], source_id__in=withdrawn)
-                )
+                importer.archive_sessions(withdrawn)
+            report.schema = schema_fingerprint(version)
             send_offer_changed(sorted(set(importer.changed_ids)))
+            committed, committed_cpu = time.monotonic(), time.process_time()
+        # The read models (public index, API) are rebuilt after the commit (offer_changed).
+        report.timings = {
+            "import": round(committed - started, 1),
+            "import_cpu": round(committed_cpu - cpu, 1),
+            "apres_commit": round(time.monotonic() - committed, 1),
+            "apres_commit_cpu": round(time.process_time() - committed_cpu, 1),
+        }
         status = ImportStatus.DONE if report.changed else ImportStatus.UNCHANGED
         ImportRun.objects.filter(pk=run.pk).update(
             status=status,

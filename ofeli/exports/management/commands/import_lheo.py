@@ -31,6 +31,12 @@ class Command(BaseCommand):
             self.stderr.write(f"Avertissement : {line}")
         for line in report.errors:
             self.stderr.write(f"Erreur : {line}")
+        if options["verbosity"] >= 2 and report.timings:
+            t = report.timings
+            self.stdout.write(
+                f"Durées : lecture et écriture {t['import']} s (CPU {t['import_cpu']} s), "
+                f"puis index public et API {t['apres_commit']} s (CPU {t['apres_commit_cpu']} s)."
+            )
         self.stdout.write(
             f"Flux LHEO {report.version} ({options['source']}) : "
             f"{report.formations_created} formation(s) créée(s), {report.formations_updated} modifiée(s), "
