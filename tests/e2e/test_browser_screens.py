@@ -268,3 +268,26 @@ def test_g4_archiving_asks_for_confirmation(page):
     formation.refresh_from_db()
     assert formation.archived_at is not None
     errors.check()
+
+
+def test_f15_enter_in_a_field_saves_the_draft_and_never_presses_another_button(page):
+    """Entrée in a plain field of the session page submits it with the form's default button:
+    that is « Sauvegarder le brouillon », not the first button of the page's tables (here
+    « Rendre principal » of a second trainer, which would change the session)."""
+    errors = watch(page)
+    change = draft_formation()
+    url, sv = session_url(change)
+    other = other_trainer("Formateur associé", "2 Place Jean Jaurès", "37000", "Tours")
+    SessionTrainer.objects.create(session_version=sv, structure=other, is_principal=False)
+    login(page, change.created_by.email)
+    page.goto(url)
+    field = page.get_by_label("Durée hebdomadaire")
+    field.fill("31")
+    with page.expect_navigation():
+        field.press("Enter")
+    page.get_by_text("Session sauvegardée dans le brouillon.").wait_for()
+    sv.refresh_from_db()
+    assert sv.duree_hebdomadaire == 31
+    assert sv.trainers.get(is_principal=True).structure == change.formation.structure
+    assert page.locator("#principal-question").count() == 0
+    errors.check()
