@@ -5,6 +5,7 @@ Every test fails on any JavaScript or console error of the pages it visits."""
 import datetime
 
 import pytest
+from django.urls import reverse
 
 from ofeli.formations.models import RecruitmentSlot, SessionTrainer
 from ofeli.structures.models import StructureVersion
@@ -290,4 +291,25 @@ def test_f15_enter_in_a_field_saves_the_draft_and_never_presses_another_button(p
     assert sv.duree_hebdomadaire == 31
     assert sv.trainers.get(is_principal=True).structure == change.formation.structure
     assert page.locator("#principal-question").count() == 0
+    errors.check()
+
+
+def test_f1_enter_in_a_formation_field_saves_the_draft_and_never_offers_to_delete_the_request(page):
+    """Entrée in a field of the formation page saves the draft: it never presses « Supprimer
+    ma demande », the first button of the page (its confirmation would be one click from losing
+    the request)."""
+    errors = watch(page)
+    change = draft_formation()
+    dialogs = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    login(page, change.created_by.email)
+    page.goto(reverse("formations:detail", args=[change.formation.reference]))
+    field = page.get_by_label("Intitulé de la formation")
+    field.fill("Boucher (CAP) en alternance")
+    with page.expect_navigation():
+        field.press("Enter")
+    page.get_by_text("Brouillon sauvegardé.").wait_for()
+    assert dialogs == []
+    change.formation_version.refresh_from_db()
+    assert change.formation_version.intitule == "Boucher (CAP) en alternance"
     errors.check()
