@@ -14,15 +14,21 @@ sessions finished and the registration status move with it), so they are compute
 
 Every rebuild of the index (indexing.py, on publication) increases ``IndexState.generation``
 in its own transaction and deletes the snapshots: a snapshot is read only when its
-generation is the current one, so the counts are always those of the current index. The
-first search without criteria after a change computes it again (two aggregate queries).
+generation is the current one, so the counts are always those of the current index. After
+the rebuild commits, the task worker computes the new one (``tasks.py``); when no worker
+has done it yet, the first search without criteria does (two aggregate queries).
 """
 
+import logging
+
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, F, Min, Q
+from django.db.models import Count, F, Min, Q, Subquery, Value
+from django.db.models.functions import Coalesce
 
 from .models import IndexState, PublishedSession, SearchSnapshot, SnapshotFormation
 from .status import status_rank_expression
+
+logger = logging.getLogger(__name__)
 
 
 def current_generation():
@@ -31,12 +37,24 @@ def current_generation():
 
 
 def changed():
-    """Called by every rebuild, inside its transaction: the snapshots are stale."""
+    """Called by every rebuild, inside its transaction: the snapshots are stale. Once the
+    rebuild is committed the task worker computes the new one (``tasks.py``); if it cannot
+    be asked, the next search without criteria computes it."""
     updated = IndexState.objects.filter(pk=1).update(generation=F("generation") + 1)
     if not updated:
         IndexState.objects.create(pk=1, generation=1)
     SnapshotFormation.objects.all().delete()
     SearchSnapshot.objects.all().delete()
+    transaction.on_commit(enqueue, robust=True)
+
+
+def enqueue():
+    from .tasks import compute_search_snapshot
+
+    try:
+        compute_search_snapshot.enqueue()
+    except Exception:  # noqa: BLE001 - the next search without criteria computes it
+        logger.exception("Page sans critère : calcul en tâche de fond impossible, fait à la prochaine recherche")
 
 
 def matching(today):
@@ -45,11 +63,9 @@ def matching(today):
 
 def read(today):
     """The current snapshot of ``today`` (one query), or None."""
-    return (
-        SearchSnapshot.objects.filter(day=today, generation=IndexState.objects.filter(pk=1).values("generation")[:1])
-        .only("tallies", "formations")
-        .first()
-    )
+    # An index never rebuilt has no IndexState row: its generation is 0, as current_generation() says.
+    generation = Coalesce(Subquery(IndexState.objects.filter(pk=1).values("generation")[:1]), Value(0))
+    return SearchSnapshot.objects.filter(day=today, generation=generation).only("tallies", "formations").first()
 
 
 def get(today):
@@ -82,7 +98,7 @@ def compute(today):
                 snapshot.formations = cursor.rowcount
             snapshot.save(update_fields=["formations"])
     except IntegrityError:  # computed at the same time by another request: read it
-        return read(today) or SearchSnapshot(day=today, generation=generation, tallies={"total": 0}, formations=0)
+        return read(today)  # None (the index changed meanwhile): the search counts from the index
     return snapshot
 
 

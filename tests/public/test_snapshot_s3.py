@@ -147,3 +147,15 @@ def test_s3_national_instance_counts_the_departements_of_every_region(offer, set
     keys = dict(PublishedSession.objects.values_list("code_postal", "facets"))
     assert facets.decode(keys["35000"])["departement"] == "35"
     assert facets.decode(keys["36000"])["departement"] == "36"
+
+
+def test_s3_an_index_never_rebuilt_reads_its_snapshot_again_instead_of_failing(client):
+    """No IndexState row yet (generation 0): the second visit reads the first visit's
+    snapshot; it used to miss it, hit the unique constraint and answer 500 (K1 sweep)."""
+    IndexState.objects.all().delete()
+    SearchSnapshot.objects.all().delete()
+    assert client.get(reverse("public:search")).status_code == 200
+    assert SearchSnapshot.objects.count() == 1
+    assert snapshot.read(TODAY) is not None or snapshot.read(datetime.date.today()) is not None
+    assert client.get(reverse("public:search")).status_code == 200
+    assert SearchSnapshot.objects.count() == 1
