@@ -14,30 +14,9 @@ from django.urls import reverse
 from ofeli.formations.forms import RecruitmentSlotForm
 from ofeli.formations.models import RecruitmentSlot
 from ofeli.referentials import lheo
-from tests.factories import ContactFactory, MembershipFactory, StaffFactory, StructureFactory, draft_formation
+from tests.factories import ContactFactory, MembershipFactory, StaffFactory, StructureFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def change():
-    return draft_formation()
-
-
-@pytest.fixture
-def sv(change):
-    return change.formation_version.sessions.get()
-
-
-@pytest.fixture
-def url(change, sv):
-    return reverse("formations:session", args=[change.formation.reference, sv.session.reference])
-
-
-@pytest.fixture
-def of_client(client, change):
-    client.force_login(change.created_by)
-    return client
 
 
 def text(response):

@@ -30,27 +30,6 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def change():
-    return draft_formation()
-
-
-@pytest.fixture
-def sv(change):
-    return change.formation_version.sessions.get()
-
-
-@pytest.fixture
-def url(change, sv):
-    return reverse("formations:session", args=[change.formation.reference, sv.session.reference])
-
-
-@pytest.fixture
-def of_client(client, change):
-    client.force_login(change.created_by)
-    return client
-
-
 def plain(sv, **overrides):
     """The session's plain fields as the page posts them."""
     data = {
