@@ -4,6 +4,7 @@ fixed number of queries, and is never read once the index has changed; the facet
 every département of a national instance."""
 
 import datetime
+from types import SimpleNamespace
 
 import pytest
 from django.urls import reverse
@@ -159,3 +160,27 @@ def test_s3_an_index_never_rebuilt_reads_its_snapshot_again_instead_of_failing(c
     assert snapshot.read(TODAY) is not None or snapshot.read(datetime.date.today()) is not None
     assert client.get(reverse("public:search")).status_code == 200
     assert SearchSnapshot.objects.count() == 1
+
+
+def test_s3_after_a_rebuild_the_task_worker_computes_the_snapshot(offer, django_capture_on_commit_callbacks):
+    """No visitor waits for the snapshot after a publication: the rebuild's commit asks the
+    task worker (immediate backend in tests) to compute it."""
+    varied_offer(offer, 3)
+    with django_capture_on_commit_callbacks(execute=True):
+        offer.formation("Plomberie", sessions=[{}, {}])
+    computed = snapshot.read(TODAY)
+    assert computed is not None and computed.tallies["total"] == 3 + 1 + 2 + 2
+    assert computed.generation == IndexState.objects.get().generation
+
+
+def test_s3_a_task_that_cannot_be_enqueued_leaves_the_search_working(offer, monkeypatch, caplog):
+    from ofeli.public import tasks
+
+    def refuse():
+        raise RuntimeError("no task backend")
+
+    monkeypatch.setattr(tasks, "compute_search_snapshot", SimpleNamespace(enqueue=refuse))
+    snapshot.enqueue()
+    assert "calcul en tâche de fond impossible" in caplog.text
+    varied_offer(offer, 2)
+    assert run().total == 3
