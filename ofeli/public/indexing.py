@@ -18,7 +18,8 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from ofeli.formations.enums import FinancementEtat
-from ofeli.formations.models import Financement, Formation, SessionPlace, SessionVersion
+from ofeli.formations.models import Financement, Formation, FormationVersion, Session, SessionPlace, SessionVersion
+from ofeli.structures.models import Lieu
 
 from . import facets, financing, snapshot, spelling, status
 from .models import PublishedFormation, PublishedSession
@@ -28,6 +29,12 @@ CHUNK = 500
 SEARCH_CONFIG = "ofeli_fr"
 # Niveaux of the old nomenclature (LHEO 0-8) shown in the current one (11-18).
 LEVEL_MAP = {"0": "", "1": "1", "2": "11", "3": "12", "4": "13", "5": "14", "6": "15", "7": "16", "8": "17"}
+
+
+SOURCE_TABLES = [
+    model._meta.db_table
+    for model in (Formation, FormationVersion, Session, SessionVersion, SessionPlace, Financement, Lieu)
+]
 
 
 def slug_of(intitule):
@@ -50,6 +57,11 @@ def rebuild(formation_ids=None, *, chunk=CHUNK):
     offer. Returns the number of published sessions written."""
     with transaction.atomic():
         snapshot.changed()  # the pre-aggregated page without criteria is stale (S3)
+        if formation_ids is None and connection.vendor == "postgresql":
+            # A full rebuild follows bulk loads (generate_offer, imports): fresh statistics
+            # first, or the chunks' queries are planned for the tables as they were (S3).
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE " + ", ".join(SOURCE_TABLES))
         if formation_ids is None:
             PublishedSession.objects.all().delete()
             PublishedFormation.objects.all().delete()
