@@ -8,6 +8,8 @@ from pathlib import Path
 
 from django.conf import settings
 
+from ofeli.core.regions import DEPARTEMENT_NAMES
+
 from .text import fold
 
 # Every French commune (data/README.md); an instance loads those of its region (S2).
@@ -75,15 +77,21 @@ def suggestions(text, limit=SUGGESTIONS):
     return [label for c in starts for label in c.labels()][:limit]
 
 
-DEPARTEMENTS = {
-    "18": "Cher",
-    "28": "Eure-et-Loir",
-    "36": "Indre",
-    "37": "Indre-et-Loire",
-    "41": "Loir-et-Cher",
-    "45": "Loiret",
-}
-REGION_NAMES = {"centre val de loire", "region centre val de loire", "centre", "region centre", "cvl"}
+def instance_departements():
+    """{code: name} of the instance's départements (S2: the region is a setting)."""
+    return {code: DEPARTEMENT_NAMES[code] for code in settings.REGION.departements}
+
+
+def region_names():
+    """What a visitor may type for the whole area of the instance (normalised)."""
+    region = settings.REGION
+    if region.national:
+        return {"france", "toute la france", "france entiere"}
+    name = normalise(region.name)
+    names = {name, f"region {name}"}
+    if region.code == "24":
+        names |= {"centre", "region centre", "cvl"}
+    return names
 
 
 def departement_of(text):
@@ -91,12 +99,13 @@ def departement_of(text):
     « département du Cher »), or ""."""
     key = normalise(text)
     key = re.sub(r"^(departement|dept|dpt)( de l| des| d[eu])? ", "", key)
-    match = re.fullmatch(r"(?P<nom>.*?) ?(?P<code>\d{2})?", key)
-    nom, code = match.group("nom").strip(), match.group("code") or ""
-    by_name = {normalise(name): c for c, name in DEPARTEMENTS.items()}
+    match = re.fullmatch(r"(?P<nom>.*?) ?(?P<code>97\d|\d{2}|2[ab])?", key)
+    nom, code = match.group("nom").strip(), (match.group("code") or "").upper()
+    departements = instance_departements()
+    by_name = {normalise(name): c for c, name in departements.items()}
     if nom and nom in by_name and (not code or code == by_name[nom]):
         return by_name[nom]
-    if not nom and code in DEPARTEMENTS:
+    if not nom and code in departements:
         return code
     return ""
 
@@ -115,7 +124,7 @@ class Resolution:
 
     @property
     def departement_label(self):
-        return f"{DEPARTEMENTS[self.departement]} ({self.departement})" if self.departement else ""
+        return f"{DEPARTEMENT_NAMES[self.departement]} ({self.departement})" if self.departement else ""
 
 
 def resolve_place(text):
@@ -125,7 +134,7 @@ def resolve_place(text):
     departement = departement_of(text)
     if departement:
         return Resolution(text=text, departement=departement)
-    if text and normalise(text) in REGION_NAMES:
+    if text and normalise(text) in region_names():
         return Resolution(text=text, region=True)
     return resolve(text)
 

@@ -193,3 +193,31 @@ def test_s2_distance_rule_names_the_instance_region(settings):
     assert "DREETS Bretagne" in message and "commençant par 53" in message
     settings.REGION = get_region("FR")
     assert "délivré en France" in distance_problem(ModaliteEnseignement.DISTANCE, Outside())
+
+
+@pytest.mark.django_db
+def test_s2_place_field_knows_the_departements_and_the_name_of_the_instance(settings):
+    """P2 on any instance: a département or the region typed in the place field applies the
+    département (or area) filter of that instance, not Centre-Val de Loire's."""
+    from ofeli.public.communes import departement_of, resolve_place
+
+    assert departement_of("Indre") == "36" and departement_of("Finistère") == ""
+    assert resolve_place("Centre-Val de Loire").region
+    _bretagne(settings)
+    assert [departement_of(t) for t in ("Finistère", "29", "département du Morbihan", "Indre")] == [
+        "29",
+        "29",
+        "56",
+        "",
+    ]
+    assert resolve_place("Bretagne").region and not resolve_place("Centre-Val de Loire").region
+    assert resolve_place("Ille-et-Vilaine (35)").departement_label == "Ille-et-Vilaine (35)"
+    settings.REGION = get_region("FR")
+    assert [departement_of(t) for t in ("Corse-du-Sud", "2A", "974", "La Réunion", "Indre")] == [
+        "2A",
+        "2A",
+        "974",
+        "974",
+        "36",
+    ]
+    assert resolve_place("France").region
