@@ -141,6 +141,8 @@ def test_c1_c2_problem_links_and_deep_links_open_the_right_tab(page, record):
     # choice of the user, so the deep link's pending work gives way to it (app.js)
     contacts_tab = page.get_by_role("tab", name="Contacts")
     expect(contacts_tab).to_have_attribute("data-fr-js-tab-button", "true")
+    # the arrow keys are handled by the tab list's own DSFR instance, made separately
+    expect(page.locator(".fr-tabs__list").first).to_have_attribute("data-fr-js-tabs-list", "true")
     contacts_tab.press("ArrowRight")
     page.get_by_role("tabpanel", name="Complément organisme de formation").wait_for()
 

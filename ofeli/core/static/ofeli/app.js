@@ -93,9 +93,10 @@
     else openTabOf(summary, true);
     window.addEventListener("hashchange", function () { fromHash(true); });
     // Arrow keys on the tab list (DSFR) are a choice too: a pending deep link gives way.
+    // Capture phase: DSFR's tab list stops the propagation of the arrow keys it handles.
     document.addEventListener("keydown", function (e) {
       if (e.target.closest && e.target.closest(".fr-tabs__list")) tabChosen++;
-    });
+    }, true);
     document.addEventListener("click", function (e) {
       var tab = e.target.closest(".fr-tabs__tab[aria-controls]");
       if (tab && e.isTrusted) { tabChosen++; window.history.replaceState(null, "", "#" + tab.getAttribute("aria-controls")); return; }
