@@ -11,25 +11,12 @@ from ofeli.alerts import digest
 from ofeli.alerts.models import Alert
 from ofeli.mails.models import MailKind, OutgoingMail
 from ofeli.public.indexing import rebuild
-from tests.public.conftest import CHATEAUROUX, TODAY, OfferBuilder, axe_violations, north_of
+from tests.public.conftest import CHATEAUROUX, SIZES, TODAY, OfferBuilder, axe_violations, north_of
+from tests.public.conftest import open_screen as _open
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 D = datetime.timedelta
-SIZES = {"1280px": (1280, 800), "375px": (375, 740)}
 SEARCH = "/?q=boucher&lieu=Ch%C3%A2teauroux+%2836000%29&rayon=30"
-
-
-def _open(browser, live_server, size, **options):
-    width, height = SIZES[size]
-    context = browser.new_context(
-        locale="fr-FR", base_url=live_server.url, viewport={"width": width, "height": height}, **options
-    )
-    context.set_default_timeout(30_000)  # a shared 2-core machine can be slow
-    page = context.new_page()
-    errors = []
-    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    return context, page, errors
 
 
 @pytest.fixture(params=list(SIZES))

@@ -257,3 +257,21 @@ def axe_violations(page, axe_source, impacts=("serious", "critical")):
         }"""
     )
     return [v for v in violations if v["impact"] in impacts]
+
+
+# Browser tests of the public site at a desktop and a phone width (P1-P5).
+SIZES = {"1280px": (1280, 800), "375px": (375, 740)}
+
+
+def open_screen(browser, live_server, size, **options):
+    """A browser context at ``size`` and its page, with the console and script errors it collects."""
+    width, height = SIZES[size]
+    context = browser.new_context(
+        locale="fr-FR", base_url=live_server.url, viewport={"width": width, "height": height}, **options
+    )
+    context.set_default_timeout(30_000)  # a shared 2-core machine can be slow
+    page = context.new_page()
+    errors = []
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    return context, page, errors

@@ -8,24 +8,11 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import CHATEAUROUX, TODAY, OfferBuilder, axe_violations, north_of
+from .conftest import CHATEAUROUX, SIZES, TODAY, OfferBuilder, axe_violations, north_of
+from .conftest import open_screen as _open
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 D = datetime.timedelta
-SIZES = {"1280px": (1280, 800), "375px": (375, 740)}
-
-
-def _open(browser, live_server, size, **options):
-    width, height = SIZES[size]
-    context = browser.new_context(
-        locale="fr-FR", base_url=live_server.url, viewport={"width": width, "height": height}, **options
-    )
-    context.set_default_timeout(30_000)  # a shared 2-core machine can be slow
-    page = context.new_page()
-    errors = []
-    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    return context, page, errors
 
 
 @pytest.fixture(params=list(SIZES))

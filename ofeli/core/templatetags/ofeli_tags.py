@@ -1,5 +1,6 @@
 from django import template
 
+from ofeli.core.identifiers import nda_is_in_region
 from ofeli.referentials import lheo as lheo_tables
 
 register = template.Library()
@@ -22,6 +23,4 @@ def lheo_coded(code, table):
 @register.filter
 def nda_in_region(value):
     """True for an NDA delivered in the instance's region (S2: the region is a setting)."""
-    from ofeli.core.identifiers import nda_is_in_region
-
     return nda_is_in_region(value or "")
